@@ -1,0 +1,1 @@
+"""asbuilt agent package."""

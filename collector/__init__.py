@@ -1,0 +1,1 @@
+"""asbuilt collector package."""

@@ -1,0 +1,487 @@
+"""The snapshot contract, version 1: what an agent sends and the collector stores and diffs.
+
+Shared by the agent and the collector, so it imports only pydantic and the standard library.
+
+Rules (see DESIGN.md, "The snapshot contract"):
+- Every record is a frozen model that refuses unknown fields.
+- Each record type declares ``KEY`` (what identifies it inside a snapshot) and ``VOLATILE`` (fields
+  that are stored but never make a change: uptimes, clocks, counters, measured power).
+- MACs, IPs and interface names are normalised here, once, by the annotated types below.
+- Secrets never enter a snapshot: there is no field for a password, and configuration text is
+  sanitised by the driver before it is put into a ``ConfigText``.
+- Changes to this file are additive; a breaking change bumps ``SCHEMA_VERSION``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+from drivers.normalize import canonical_ifname, canonical_ip, canonical_ip_interface, canonical_mac
+
+SCHEMA_VERSION = 1
+SUPPORTED_SCHEMA_VERSIONS = frozenset({1})
+JSON_SCHEMA_PATH = Path(__file__).with_name("snapshot.schema.json")
+
+
+def _require_tz(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("timestamps must carry a timezone (UTC recommended)")
+    return value
+
+
+def _mac(value: Any) -> str:
+    if not isinstance(value, str | bytes):
+        raise ValueError(f"not a MAC address: {value!r}")
+    return canonical_mac(value)
+
+
+MacAddress = Annotated[str, BeforeValidator(_mac), Field(description="MAC, canonical aa:bb:cc:dd:ee:ff")]
+IpAddress = Annotated[str, AfterValidator(canonical_ip), Field(description="IPv4 or IPv6 address")]
+IpInterface = Annotated[str, AfterValidator(canonical_ip_interface), Field(description="address/prefix")]
+IfName = Annotated[str, AfterValidator(canonical_ifname), Field(description="interface name, canonical")]
+Timestamp = Annotated[datetime, AfterValidator(_require_tz)]
+
+
+class Record(BaseModel):
+    """Base of every record in a snapshot."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+    KEY: ClassVar[tuple[str, ...]] = ()
+    VOLATILE: ClassVar[frozenset[str]] = frozenset()
+
+    def key(self) -> tuple[str, ...]:
+        """The values of the KEY fields, as strings, for sorting and matching."""
+        return tuple("" if getattr(self, name) is None else str(getattr(self, name)) for name in self.KEY)
+
+
+class Role(StrEnum):
+    CAMERA = "camera"
+    RECORDER = "recorder"
+    SWITCH = "switch"
+    OTHER = "other"
+
+
+class ProblemKind(StrEnum):
+    UNREACHABLE = "unreachable"
+    TIMEOUT = "timeout"
+    AUTH = "auth"
+    PROTOCOL = "protocol"  # the device answered, but not in a form we could read (bad XML, bad UTF-8)
+    UNSUPPORTED = "unsupported"
+    PARSE = "parse"
+    INTERNAL = "internal"
+
+
+class Stage(StrEnum):
+    SWEEP = "sweep"
+    IDENTIFY = "identify"
+    COLLECT = "collect"
+    CORRELATE = "correlate"
+    SNAPSHOT = "snapshot"
+
+
+# ---------------------------------------------------------------- scan metadata
+
+
+class SiteRef(Record):
+    site_id: str = Field(min_length=1, max_length=200, description="Stable site identifier (slug)")
+    name: str | None = Field(default=None, description="Human name of the site")
+
+
+class ScanInfo(Record):
+    VOLATILE = frozenset({"started_at", "finished_at", "agent_version", "agent_host"})
+
+    agent_version: str = Field(description="asbuilt version that took the scan")
+    agent_host: str | None = Field(default=None, description="Host name of the agent machine")
+    started_at: Timestamp = Field(description="When the scan started (UTC)")
+    finished_at: Timestamp = Field(description="When the scan finished (UTC)")
+    scopes: tuple[str, ...] = Field(default=(), description="Address ranges scanned, e.g. 10.0.0.0/24")
+    methods: tuple[str, ...] = Field(default=(), description="Discovery and collection methods used")
+
+
+# ---------------------------------------------------------------- device facets
+
+
+class DeviceIdentity(Record):
+    vendor: str | None = Field(default=None, description="Manufacturer as the device reports it")
+    model: str | None = Field(default=None, description="Model name or number")
+    serial: str | None = Field(default=None, description="Serial number")
+    firmware: str | None = Field(default=None, description="Firmware / software version")
+    hardware_id: str | None = Field(default=None, description="Hardware revision or ONVIF HardwareId")
+    mac: MacAddress | None = Field(default=None, description="MAC of the primary interface")
+    hostname: str | None = Field(default=None, description="Host name the device reports")
+    location: str | None = Field(default=None, description="Location text (ONVIF scope, sysLocation)")
+
+
+class NetworkProtocol(Record):
+    KEY = ("name",)
+
+    name: str = Field(description="HTTP, HTTPS, RTSP, ...")
+    enabled: bool
+    ports: tuple[int, ...] = ()
+
+
+class NetworkSettings(Record):
+    ip: IpAddress | None = Field(default=None, description="Address the device was reached at")
+    prefix_length: int | None = Field(default=None, ge=0, le=128, description="Network prefix length")
+    gateway: IpAddress | None = None
+    dns: tuple[IpAddress, ...] = Field(default=(), description="DNS servers")
+    ntp: tuple[str, ...] = Field(default=(), description="NTP servers (address or name)")
+    dhcp: bool | None = Field(default=None, description="True when the address comes from DHCP")
+    protocols: tuple[NetworkProtocol, ...] = Field(default=(), description="Network services and ports")
+
+
+class OnvifService(Record):
+    KEY = ("namespace",)
+
+    namespace: str = Field(description="Service namespace, e.g. http://www.onvif.org/ver10/device/wsdl")
+    xaddr: str = Field(description="Service address")
+    version: str | None = Field(default=None, description="major.minor")
+
+
+class VideoEncoderSettings(Record):
+    token: str | None = Field(default=None, description="Encoder configuration token")
+    encoding: str | None = Field(default=None, description="H264, H265, JPEG, ...")
+    width: int | None = None
+    height: int | None = None
+    frame_rate: float | None = Field(default=None, description="Frames per second limit")
+    bitrate_kbps: int | None = Field(default=None, description="Bit rate limit in kbit/s")
+    gov_length: int | None = Field(default=None, description="Group-of-video (I-frame interval)")
+    quality: float | None = None
+    profile: str | None = Field(default=None, description="Codec profile, e.g. Main, High")
+
+
+class MediaProfile(Record):
+    KEY = ("token",)
+
+    token: str
+    name: str | None = None
+    video_encoder: VideoEncoderSettings | None = None
+    stream_uri: str | None = Field(default=None, description="RTSP URI, without credentials")
+
+
+class DeviceUser(Record):
+    """A user account on the device: name and level only, never a password."""
+
+    KEY = ("username",)
+
+    username: str
+    level: str = Field(description="Administrator, Operator, User, Anonymous, Extended, ...")
+
+
+class OnvifInfo(Record):
+    VOLATILE = frozenset({"clock_offset_s", "device_time"})
+
+    endpoint_reference: str | None = Field(default=None, description="WS-Discovery endpoint (urn:uuid:...)")
+    scopes: tuple[str, ...] = Field(default=(), description="ONVIF scopes")
+    services: tuple[OnvifService, ...] = ()
+    profiles: tuple[MediaProfile, ...] = ()
+    users: tuple[DeviceUser, ...] = ()
+    clock_offset_s: float | None = Field(default=None, description="Device clock minus agent clock")
+    device_time: Timestamp | None = Field(default=None, description="Device UTC time when read")
+
+
+class RecorderChannel(Record):
+    """One recording channel of an NVR and the camera it records."""
+
+    KEY = ("channel",)
+
+    channel: int = Field(ge=0, description="Channel number as the recorder shows it")
+    name: str | None = None
+    recording_token: str | None = None
+    source_id: str | None = Field(default=None, description="Source identifier the recorder reports")
+    source_address: str | None = Field(default=None, description="Address of the recorded camera")
+    camera_id: str | None = Field(default=None, description="Device.id of the recorded camera, if found")
+    recording_days: int | None = Field(default=None, description="Retention configured, in days")
+
+
+class RecorderInfo(Record):
+    channel_count: int | None = Field(default=None, ge=0, description="Channels the recorder has")
+    channels: tuple[RecorderChannel, ...] = ()
+
+
+class PoeStatus(StrEnum):
+    DISABLED = "disabled"
+    SEARCHING = "searching"
+    DELIVERING = "delivering"
+    FAULT = "fault"
+    TEST = "test"
+    OTHER_FAULT = "other-fault"
+
+
+class PoePort(Record):
+    VOLATILE = frozenset({"power_w"})
+
+    admin_enabled: bool | None = None
+    status: PoeStatus | None = None
+    power_class: int | None = Field(default=None, ge=0, le=8, description="IEEE 802.3af/at/bt class")
+    power_w: float | None = Field(default=None, ge=0, description="Power drawn now, watts")
+
+
+class SwitchPort(Record):
+    KEY = ("name",)
+    VOLATILE = frozenset({"in_octets", "out_octets"})
+
+    if_index: int | None = Field(default=None, description="SNMP ifIndex")
+    name: IfName
+    alias: str | None = Field(default=None, description="Port description set by the installer")
+    admin_up: bool | None = None
+    oper_up: bool | None = None
+    speed_mbps: int | None = None
+    vlan: int | None = Field(default=None, ge=1, le=4094, description="Access / native VLAN (PVID)")
+    poe: PoePort | None = None
+    is_uplink: bool = Field(default=False, description="Leads to another switch (LLDP or FDB evidence)")
+    in_octets: int | None = None
+    out_octets: int | None = None
+
+
+class Vlan(Record):
+    KEY = ("vlan_id",)
+
+    vlan_id: int = Field(ge=1, le=4094)
+    name: str | None = None
+
+
+class SwitchInfo(Record):
+    VOLATILE = frozenset({"uptime_s", "poe_consumption_w"})
+
+    sys_object_id: str | None = None
+    sys_descr: str | None = None
+    ports: tuple[SwitchPort, ...] = ()
+    vlans: tuple[Vlan, ...] = ()
+    poe_budget_w: float | None = None
+    poe_consumption_w: float | None = None
+    uptime_s: int | None = None
+
+
+class Attachment(Record):
+    """Where a device is plugged in: its edge switch port, as correlation found it."""
+
+    VOLATILE = frozenset({"poe_power_w"})
+
+    switch_id: str = Field(description="Device.id of the switch")
+    switch_name: str | None = None
+    port: IfName
+    vlan: int | None = None
+    poe_status: PoeStatus | None = None
+    poe_class: int | None = None
+    poe_power_w: float | None = None
+
+
+class Device(Record):
+    """One device on the site: camera, recorder, switch or other."""
+
+    KEY = ("id",)
+    VOLATILE = frozenset({"discovered_by", "uptime_s"})
+
+    id: str = Field(description="Identity: mac:<mac>, else serial:<vendor>:<serial>, else wsd:<uuid>, else ip:<ip>")
+    role: Role
+    identity: DeviceIdentity = Field(default_factory=DeviceIdentity)
+    network: NetworkSettings = Field(default_factory=NetworkSettings)
+    onvif: OnvifInfo | None = None
+    recorder: RecorderInfo | None = None
+    switch: SwitchInfo | None = None
+    attachment: Attachment | None = None
+    drivers: tuple[str, ...] = Field(default=(), description="Drivers that read this device")
+    discovered_by: tuple[str, ...] = Field(default=(), description="Discovery methods that saw it")
+    uptime_s: int | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fill_identity(cls, data: Any) -> Any:
+        if isinstance(data, dict) and not data.get("id"):
+            identity, network, onvif = (data.get(k) for k in ("identity", "network", "onvif"))
+            data = {
+                **data,
+                "id": device_id(
+                    mac=_part(identity, "mac"),
+                    vendor=_part(identity, "vendor"),
+                    serial=_part(identity, "serial"),
+                    endpoint_reference=_part(onvif, "endpoint_reference"),
+                    ip=_part(network, "ip"),
+                ),
+            }
+        return data
+
+
+def _part(obj: Any, name: str) -> Any:
+    """A field of a facet given either as a model or as a plain dict (before validation)."""
+    return obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
+
+
+def device_id(
+    *,
+    mac: str | None = None,
+    vendor: str | None = None,
+    serial: str | None = None,
+    endpoint_reference: str | None = None,
+    ip: str | None = None,
+) -> str:
+    """Identity rule: MAC of the primary interface, else vendor+serial, else WSD endpoint, else IP."""
+    if mac:
+        return f"mac:{canonical_mac(mac)}"
+    if serial:
+        return f"serial:{(vendor or 'unknown').strip().lower()}:{serial.strip()}"
+    if endpoint_reference:
+        return f"wsd:{endpoint_reference.strip().lower()}"
+    if ip:
+        return f"ip:{canonical_ip(ip)}"
+    raise ValueError("a device needs a MAC, a serial, a WS-Discovery endpoint or an IP to be identified")
+
+
+# ---------------------------------------------------------------- tables
+
+
+class MacEntry(Record):
+    """One forwarding-table entry of a switch."""
+
+    KEY = ("switch_id", "vlan", "mac")
+    VOLATILE = frozenset({"source"})
+
+    switch_id: str
+    port: IfName
+    mac: MacAddress
+    vlan: int | None = None
+    source: str | None = Field(default=None, description="snmp:q-bridge, snmp:bridge, cli, ...")
+
+
+class LldpNeighbor(Record):
+    KEY = ("switch_id", "local_port", "chassis_id", "port_id")
+
+    switch_id: str
+    local_port: IfName
+    chassis_id: str = Field(description="Remote chassis id (a MAC when its subtype is macAddress)")
+    port_id: str = Field(description="Remote port id")
+    port_description: str | None = None
+    system_name: str | None = None
+    system_description: str | None = None
+    capabilities: tuple[str, ...] = Field(default=(), description="bridge, router, telephone, ...")
+    management_ip: IpAddress | None = None
+
+
+class PortBinding(Record):
+    """Correlation result: this MAC (and device) sits on this edge port."""
+
+    KEY = ("switch_id", "port", "mac")
+
+    switch_id: str
+    port: IfName
+    mac: MacAddress
+    device_id: str | None = Field(default=None, description="Device.id when the MAC belongs to a known device")
+    ip: IpAddress | None = None
+    vlan: int | None = None
+    evidence: tuple[str, ...] = Field(default=(), description="e.g. ('fdb', 'arp', 'poe')")
+
+
+class ConfigText(Record):
+    """A device's configuration as text, already passed through the driver's secret filter."""
+
+    KEY = ("device_id", "kind")
+
+    device_id: str
+    kind: str = Field(description="running-config, startup-config, ...")
+    text: str
+    source: str | None = Field(default=None, description="Driver that read it")
+
+
+class Problem(Record):
+    """Something that could not be read, and why. Partial results are normal."""
+
+    KEY = ("target", "driver", "stage", "kind")
+    VOLATILE = frozenset({"message"})
+
+    target: str = Field(description="IP, host or device id the problem concerns")
+    driver: str = Field(description="Driver or component: onvif, snmp, cli.cisco_ios, arp, ...")
+    stage: Stage
+    kind: ProblemKind
+    message: str = Field(max_length=2000)
+    device_id: str | None = None
+
+
+# ---------------------------------------------------------------- the snapshot
+
+
+def _sorted(records: Iterable[Record]) -> tuple[Any, ...]:
+    return tuple(sorted(records, key=lambda r: r.key()))
+
+
+class Snapshot(Record):
+    """One scan of one site. Its identity is the sha256 of its significant content."""
+
+    schema_version: Literal[1] = Field(default=SCHEMA_VERSION, description="Contract version")
+    site: SiteRef
+    scan: ScanInfo
+    devices: tuple[Device, ...] = ()
+    mac_table: tuple[MacEntry, ...] = ()
+    lldp_neighbors: tuple[LldpNeighbor, ...] = ()
+    port_bindings: tuple[PortBinding, ...] = ()
+    configs: tuple[ConfigText, ...] = ()
+    problems: tuple[Problem, ...] = ()
+
+    @model_validator(mode="after")
+    def _canonical_order(self) -> Snapshot:
+        # Records are stored in key order so that equal content gives equal JSON.
+        for name in ("devices", "mac_table", "lldp_neighbors", "port_bindings", "configs", "problems"):
+            records = getattr(self, name)
+            ordered = _sorted(records)
+            keys = [r.key() for r in ordered]
+            if len(set(keys)) != len(keys):
+                dupes = sorted({k for k in keys if keys.count(k) > 1})
+                raise ValueError(f"{name}: duplicate keys {dupes[:3]}")
+            object.__setattr__(self, name, ordered)
+        return self
+
+    def device(self, device_id: str) -> Device | None:
+        return next((d for d in self.devices if d.id == device_id), None)
+
+    def canonical_json(self) -> str:
+        """The whole snapshot as canonical JSON (sorted keys, records in key order)."""
+        return canonical_dumps(self.model_dump(mode="json"))
+
+    def content_hash(self) -> str:
+        """sha256 of the significant content: volatile fields do not take part."""
+        return hashlib.sha256(canonical_dumps(significant(self)).encode()).hexdigest()
+
+
+def canonical_dumps(data: Any) -> str:
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def significant(value: Any) -> Any:
+    """A JSON-ready copy of a record without its volatile fields, recursively."""
+    if isinstance(value, Record):
+        return {
+            name: significant(getattr(value, name))
+            for name in type(value).model_fields
+            if name not in type(value).VOLATILE
+        }
+    if isinstance(value, tuple | list):
+        return [significant(v) for v in value]
+    if isinstance(value, StrEnum):
+        return value.value
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+def json_schema() -> dict[str, Any]:
+    schema = Snapshot.model_json_schema()
+    schema["$id"] = f"https://asbuilt.invalid/schema/snapshot/v{SCHEMA_VERSION}.json"
+    return schema
+
+
+def json_schema_text() -> str:
+    return json.dumps(json_schema(), indent=2, sort_keys=True) + "\n"
+
+
+if __name__ == "__main__":  # python -m drivers.schema  → rewrites the committed JSON Schema
+    JSON_SCHEMA_PATH.write_text(json_schema_text())
+    print(f"wrote {JSON_SCHEMA_PATH}")

@@ -1,0 +1,1 @@
+"""asbuilt lab package."""

@@ -1,0 +1,365 @@
+"""The simulated customer site: what is installed where, as a typed model loaded from a YAML file.
+
+A site file says which cameras, recorders and PoE switches exist, their identities and credentials,
+which switch port feeds which device, and how each one misbehaves (faults). Everything the
+simulators serve (ONVIF answers, SNMP tables, CLI output, WS-Discovery, mDNS) is derived from this
+one model, so the ground truth and what is served cannot disagree.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterator
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from drivers.normalize import canonical_mac
+
+SITES_DIR = Path(__file__).with_name("sites")
+
+
+class LabModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Personality(StrEnum):
+    """Vendor dialect a device speaks: scopes, model strings, quirks, OUI, mDNS."""
+
+    AXIS = "axis"
+    HIKVISION = "hikvision"
+    DAHUA = "dahua"
+    HANWHA = "hanwha"
+    HIKVISION_NVR = "hikvision-nvr"
+    DAHUA_NVR = "dahua-nvr"
+
+
+class Dialect(StrEnum):
+    """Switch CLI dialect, named after the netmiko platform that speaks it."""
+
+    CISCO_IOS = "cisco_ios"
+    HP_PROCURVE = "hp_procurve"
+
+
+class Faults(LabModel):
+    """Misbehaviour, selectable per device (all off by default)."""
+
+    clock_offset_s: float = Field(default=0.0, description="Device clock minus true time")
+    reject_credentials: bool = Field(default=False, description="Refuses the configured password")
+    invalid_xml: bool = Field(default=False, description="Answers authenticated calls with broken XML")
+    invalid_utf8: bool = Field(default=False, description="GetDeviceInformation carries invalid UTF-8")
+    slow_reply_s: float = Field(default=0.0, ge=0, description="Delay before every answer")
+    gone_after_discovery: bool = Field(default=False, description="Answers discovery, then nothing")
+    wsd_disabled: bool = Field(default=False, description="Installer turned WS-Discovery off")
+    snmp_timeout: bool = Field(default=False, description="Switch: SNMP agent never answers")
+
+
+class Credential(LabModel):
+    username: str
+    password: str
+
+
+class StreamProfile(LabModel):
+    token: str
+    name: str
+    encoding: Literal["H264", "H265", "JPEG"] = "H264"
+    width: int = 1920
+    height: int = 1080
+    frame_rate: float = 25.0
+    bitrate_kbps: int = 4096
+    gov_length: int = 50
+    quality: float = 5.0
+    profile: str | None = "Main"
+
+
+def _default_profiles() -> list[StreamProfile]:
+    return [
+        StreamProfile(token="profile_1", name="mainStream"),
+        StreamProfile(
+            token="profile_2", name="subStream", width=640, height=360, frame_rate=15, bitrate_kbps=512
+        ),
+    ]
+
+
+class Uplink(LabModel):
+    """Where a device is plugged in: a switch (managed or unmanaged) and, for a managed one, a port."""
+
+    switch: str
+    port: int | None = Field(default=None, ge=1, description="1-based port number on a managed switch")
+
+
+class OnvifDevice(LabModel):
+    """A camera or a recorder: it speaks ONVIF and WS-Discovery (and mDNS where the vendor does)."""
+
+    name: str = Field(description="Device name, also its ONVIF name scope and host name")
+    role: Literal["camera", "recorder"]
+    personality: Personality
+    vendor: str
+    model: str
+    serial: str
+    firmware: str
+    hardware_id: str = "1.0"
+    mac: str
+    ip: str
+    prefix_length: int = 24
+    placement: str = Field(default="", description="Where it is mounted, for the ONVIF location scope")
+    credential: Credential
+    extra_users: list[tuple[str, str]] = Field(
+        default_factory=lambda: [("operator", "Operator")], description="(name, level) besides the admin"
+    )
+    profiles: list[StreamProfile] = Field(default_factory=_default_profiles)
+    uplink: Uplink
+    poe_class: int | None = Field(default=3, description="PoE class the device requests; None: not PoE")
+    power_w: float = Field(default=4.5, description="Power drawn when PoE powered")
+    channels: list[str] = Field(default_factory=list, description="Recorder: camera name per channel")
+    channel_count: int = Field(default=0, description="Recorder: channels it has (>= len(channels))")
+    recording_days: int = 30
+    dhcp: bool = False
+    faults: Faults = Field(default_factory=Faults)
+
+    @model_validator(mode="after")
+    def _check(self) -> OnvifDevice:
+        object.__setattr__(self, "mac", canonical_mac(self.mac))
+        ipaddress.ip_address(self.ip)
+        if self.role == "recorder":
+            self.channel_count = max(self.channel_count, len(self.channels))
+        return self
+
+    @property
+    def endpoint_uuid(self) -> str:
+        """Stable WS-Discovery endpoint reference derived from the MAC, like real firmware does."""
+        return "urn:uuid:" + "4d454930-0000-1000-8000-" + self.mac.replace(":", "")
+
+
+class SwitchLink(LabModel):
+    """A cable between two managed switches (an uplink on both ends)."""
+
+    a: str
+    a_port: int
+    b: str
+    b_port: int
+
+
+class Switch(LabModel):
+    name: str
+    dialect: Dialect
+    vendor: str
+    model: str
+    serial: str
+    firmware: str
+    mac: str
+    ip: str
+    prefix_length: int = 24
+    port_count: int = 24
+    poe_ports: int = 24
+    poe_budget_w: float = 370.0
+    camera_vlan: int = 1
+    vlans: dict[int, str] = Field(default_factory=lambda: {1: "default"})
+    credential: Credential
+    enable_secret: str = "enable"
+    snmp_community: str = "public"
+    snmp_v3_user: str = "asbuilt"
+    snmp_v3_auth_key: str = "authpass123"
+    snmp_v3_priv_key: str = "privpass123"
+    location: str = ""
+    faults: Faults = Field(default_factory=Faults)
+
+    @model_validator(mode="after")
+    def _check(self) -> Switch:
+        object.__setattr__(self, "mac", canonical_mac(self.mac))
+        ipaddress.ip_address(self.ip)
+        return self
+
+    def port_name(self, port: int) -> str:
+        """The interface name this dialect uses for a 1-based port number."""
+        if self.dialect is Dialect.CISCO_IOS:
+            return f"GigabitEthernet1/0/{port}"
+        return str(port)
+
+    def port_short_name(self, port: int) -> str:
+        """The name in tables (ifName, show mac address-table)."""
+        if self.dialect is Dialect.CISCO_IOS:
+            return f"Gi1/0/{port}"
+        return str(port)
+
+    def if_index(self, port: int) -> int:
+        return 10100 + port if self.dialect is Dialect.CISCO_IOS else port
+
+    def port_mac(self, port: int) -> str:
+        """Per-port MAC, used as the LLDP port id / chassis on the other end."""
+        base = int(self.mac.replace(":", ""), 16) + port
+        raw = f"{base:012x}"
+        return ":".join(raw[i : i + 2] for i in range(0, 12, 2))
+
+
+class UnmanagedSwitch(LabModel):
+    """A PoE switch without management in a cabinet: several devices share one managed port."""
+
+    name: str
+    mac: str | None = None
+    uplink: Uplink
+    power_w: float = 2.0
+
+
+class LabSite(LabModel):
+    name: str
+    title: str = ""
+    subnet: str = Field(description="The site LAN in namespace mode, e.g. 10.77.0.0/24")
+    scanner_ip: str
+    switches: list[Switch]
+    unmanaged: list[UnmanagedSwitch] = Field(default_factory=list)
+    links: list[SwitchLink] = Field(default_factory=list)
+    devices: list[OnvifDevice]
+
+    @model_validator(mode="after")
+    def _check(self) -> LabSite:
+        names = [s.name for s in self.switches] + [u.name for u in self.unmanaged] + [d.name for d in self.devices]
+        dupes = {n for n in names if names.count(n) > 1}
+        if dupes:
+            raise ValueError(f"duplicate names: {sorted(dupes)}")
+        ips = [s.ip for s in self.switches] + [d.ip for d in self.devices] + [self.scanner_ip]
+        if len(set(ips)) != len(ips):
+            raise ValueError("duplicate IP addresses in the site")
+        net = ipaddress.ip_network(self.subnet)
+        for ip in ips:
+            if ipaddress.ip_address(ip) not in net:
+                raise ValueError(f"{ip} is outside the site subnet {self.subnet}")
+        switches = {s.name: s for s in self.switches}
+        unmanaged = {u.name for u in self.unmanaged}
+        used: dict[tuple[str, int], str] = {}
+        for link in self.links:
+            for sw, port in ((link.a, link.a_port), (link.b, link.b_port)):
+                self._claim(used, switches, sw, port, f"link {link.a}-{link.b}")
+        for item in [*self.unmanaged, *self.devices]:
+            up = item.uplink
+            if up.switch in unmanaged and up.port is None and isinstance(item, OnvifDevice):
+                continue
+            self._claim(used, switches, up.switch, up.port, item.name)
+        by_name = {d.name for d in self.devices if d.role == "camera"}
+        for rec in self.devices:
+            for cam in rec.channels:
+                if cam not in by_name:
+                    raise ValueError(f"{rec.name}: channel camera {cam!r} is not a camera of this site")
+        return self
+
+    @staticmethod
+    def _claim(
+        used: dict[tuple[str, int], str], switches: dict[str, Switch], sw: str, port: int | None, who: str
+    ) -> None:
+        if sw not in switches:
+            raise ValueError(f"{who}: unknown switch {sw!r}")
+        if port is None or not 1 <= port <= switches[sw].port_count:
+            raise ValueError(f"{who}: port {port} does not exist on {sw}")
+        if (sw, port) in used:
+            raise ValueError(f"{who}: {sw} port {port} is already used by {used[(sw, port)]}")
+        used[(sw, port)] = who
+
+    # ------------------------------------------------------------ lookups used by every simulator
+
+    def switch(self, name: str) -> Switch:
+        return next(s for s in self.switches if s.name == name)
+
+    def device(self, name: str) -> OnvifDevice:
+        return next(d for d in self.devices if d.name == name)
+
+    def hosts(self) -> Iterator[tuple[str, str, str]]:
+        """(name, ip, mac) of every host with an address: switches, then ONVIF devices."""
+        for s in self.switches:
+            yield s.name, s.ip, s.mac
+        for d in self.devices:
+            yield d.name, d.ip, d.mac
+
+    def edge_port(self, device: OnvifDevice) -> tuple[Switch, int]:
+        """The managed switch and port that feed a device (through an unmanaged switch if need be)."""
+        up = device.uplink
+        um = next((u for u in self.unmanaged if u.name == up.switch), None)
+        if um is not None:
+            up = um.uplink
+        assert up.port is not None
+        return self.switch(up.switch), up.port
+
+    def devices_on(self, switch: str, port: int) -> list[OnvifDevice]:
+        return [d for d in self.devices if self.edge_port(d) == (self.switch(switch), port)]
+
+    def unmanaged_on(self, switch: str, port: int) -> UnmanagedSwitch | None:
+        return next(
+            (u for u in self.unmanaged if (u.uplink.switch, u.uplink.port) == (switch, port)), None
+        )
+
+    def link_on(self, switch: str, port: int) -> tuple[Switch, int] | None:
+        """The switch and port at the far end of an inter-switch link, if this port has one."""
+        for link in self.links:
+            if (link.a, link.a_port) == (switch, port):
+                return self.switch(link.b), link.b_port
+            if (link.b, link.b_port) == (switch, port):
+                return self.switch(link.a), link.a_port
+        return None
+
+    def port_power_w(self, switch: str, port: int) -> float:
+        """PoE power the port delivers: its PoE devices, plus an unmanaged switch's own draw."""
+        total = sum(d.power_w for d in self.devices_on(switch, port) if d.poe_class is not None)
+        um = self.unmanaged_on(switch, port)
+        if um is not None:
+            total += um.power_w
+        return round(total, 1)
+
+    def port_vlan(self, switch: str, port: int) -> int:
+        sw = self.switch(switch)
+        return 1 if self.link_on(switch, port) else sw.camera_vlan
+
+    def fdb(self, switch: str) -> list[tuple[str, int, int]]:
+        """(mac, vlan, port) entries the switch has learned: edge devices on their ports, and every
+        host reached through an inter-switch link on that link's port (the other switch included)."""
+        sw = self.switch(switch)
+        entries: list[tuple[str, int, int]] = []
+        for port in range(1, sw.port_count + 1):
+            for d in self.devices_on(switch, port):
+                entries.append((d.mac, sw.camera_vlan, port))
+            um = self.unmanaged_on(switch, port)
+            if um is not None and um.mac:
+                entries.append((canonical_mac(um.mac), sw.camera_vlan, port))
+        for port, far in self._links_from(switch):
+            for host_mac in self._macs_behind(far, came_from=switch):
+                entries.append((host_mac, sw.camera_vlan, port))
+        return sorted(set(entries))
+
+    def _links_from(self, switch: str) -> Iterator[tuple[int, str]]:
+        for link in self.links:
+            if link.a == switch:
+                yield link.a_port, link.b
+            elif link.b == switch:
+                yield link.b_port, link.a
+
+    def _macs_behind(self, switch: str, came_from: str) -> set[str]:
+        """MACs reachable through `switch` without going back to `came_from` (the links form a tree)."""
+        macs = {self.switch(switch).mac}
+        macs |= {d.mac for d in self.devices if self.edge_port(d)[0].name == switch}
+        macs |= {canonical_mac(u.mac) for u in self.unmanaged if u.mac and u.uplink.switch == switch}
+        for _port, far in self._links_from(switch):
+            if far != came_from:
+                macs |= self._macs_behind(far, came_from=switch)
+        return macs
+
+
+# ---------------------------------------------------------------- loading
+
+
+def load_site(name_or_path: str | Path) -> LabSite:
+    """Load a site by name (a file in lab/sites/) or by path; `large` and `large-N` are generated."""
+    text = str(name_or_path)
+    if text == "large" or text.startswith("large-"):
+        from lab.generate import generate_site
+
+        cameras = int(text.split("-", 1)[1]) if "-" in text else 200
+        return generate_site(cameras=cameras)
+    path = Path(text)
+    if not path.suffix:
+        path = SITES_DIR / f"{text}.yaml"
+    if not path.is_file():
+        known = sorted(p.stem for p in SITES_DIR.glob("*.yaml"))
+        raise FileNotFoundError(f"no site {text!r}: known sites are {', '.join([*known, 'large'])}")
+    data: Any = yaml.safe_load(path.read_text())
+    return LabSite.model_validate(data)
