@@ -204,6 +204,25 @@ class UnmanagedSwitch(LabModel):
     power_w: float = 2.0
 
 
+class PortView(LabModel):
+    """One switch port as the switch reports it (derived; see LabSite.port_view)."""
+
+    number: int
+    name: str
+    short_name: str
+    if_index: int
+    alias: str
+    oper_up: bool
+    speed_mbps: int
+    vlan: int
+    is_uplink: bool
+    poe_enabled: bool
+    poe_status: Literal["disabled", "searching", "delivering"]
+    poe_class: int | None
+    power_w: float
+    neighbor: tuple[str, int] | None = Field(description="(switch, port) at the far end of a link")
+
+
 class LabSite(LabModel):
     name: str
     title: str = ""
@@ -309,6 +328,47 @@ class LabSite(LabModel):
     def port_vlan(self, switch: str, port: int) -> int:
         sw = self.switch(switch)
         return 1 if self.link_on(switch, port) else sw.camera_vlan
+
+    def port_view(self, switch: str, port: int) -> PortView:
+        """Everything a switch says about one port, in one place, so SNMP and CLI agree."""
+        sw = self.switch(switch)
+        devices = self.devices_on(switch, port)
+        um = self.unmanaged_on(switch, port)
+        far = self.link_on(switch, port)
+        up = bool(devices or um or far)
+        powered = [d for d in devices if d.poe_class is not None]
+        poe_capable = port <= sw.poe_ports and far is None
+        if not poe_capable:
+            poe_status = "disabled"
+        elif powered or um is not None:
+            poe_status = "delivering"
+        else:
+            poe_status = "searching"
+        if um is not None:
+            poe_class: int | None = 4
+            alias = um.name
+        elif powered:
+            poe_class = powered[0].poe_class
+            alias = devices[0].name
+        else:
+            poe_class = None
+            alias = devices[0].name if devices else (f"uplink {far[0].name}" if far else "")
+        return PortView(
+            number=port,
+            name=sw.port_name(port),
+            short_name=sw.port_short_name(port),
+            if_index=sw.if_index(port),
+            alias=alias,
+            oper_up=up,
+            speed_mbps=(1000 if far or um or any(d.role == "recorder" for d in devices) else 100) if up else 0,
+            vlan=self.port_vlan(switch, port),
+            is_uplink=far is not None,
+            poe_enabled=poe_capable,
+            poe_status=poe_status,
+            poe_class=poe_class if poe_status == "delivering" else None,
+            power_w=self.port_power_w(switch, port) if poe_status == "delivering" else 0.0,
+            neighbor=(far[0].name, far[1]) if far else None,
+        )
 
     def fdb(self, switch: str) -> list[tuple[str, int, int]]:
         """(mac, vlan, port) entries the switch has learned: edge devices on their ports, and every
