@@ -11,6 +11,11 @@ app = typer.Typer(
 )
 
 
+@app.callback()
+def _root() -> None:
+    """asbuilt: the as-built record of installed IP-camera systems."""
+
+
 @app.command()
 def version() -> None:
     """Print the asbuilt version."""

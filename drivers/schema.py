@@ -282,7 +282,9 @@ class Device(Record):
     KEY = ("id",)
     VOLATILE = frozenset({"discovered_by", "uptime_s"})
 
-    id: str = Field(description="Identity: mac:<mac>, else serial:<vendor>:<serial>, else wsd:<uuid>, else ip:<ip>")
+    id: str = Field(
+        description="Identity: mac:<mac>, else serial:<vendor>:<serial>, else wsd:<uuid>, else ip:<ip>"
+    )
     role: Role
     identity: DeviceIdentity = Field(default_factory=DeviceIdentity)
     network: NetworkSettings = Field(default_factory=NetworkSettings)
@@ -375,7 +377,9 @@ class PortBinding(Record):
     switch_id: str
     port: IfName
     mac: MacAddress
-    device_id: str | None = Field(default=None, description="Device.id when the MAC belongs to a known device")
+    device_id: str | None = Field(
+        default=None, description="Device.id when the MAC belongs to a known device"
+    )
     ip: IpAddress | None = None
     vlan: int | None = None
     evidence: tuple[str, ...] = Field(default=(), description="e.g. ('fdb', 'arp', 'poe')")
@@ -416,7 +420,7 @@ def _sorted(records: Iterable[Record]) -> tuple[Any, ...]:
 class Snapshot(Record):
     """One scan of one site. Its identity is the sha256 of its significant content."""
 
-    schema_version: Literal[1] = Field(default=SCHEMA_VERSION, description="Contract version")
+    schema_version: Literal[1] = Field(default=1, description="Contract version (SCHEMA_VERSION)")
     site: SiteRef
     scan: ScanInfo
     devices: tuple[Device, ...] = ()

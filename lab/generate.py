@@ -10,12 +10,26 @@ from lab.site import LabSite
 # (personality, vendor, model, firmware, OUI, serial format) per camera vendor.
 CAMERA_VENDORS: tuple[tuple[str, str, str, str, str, str], ...] = (
     ("axis", "AXIS", "P3245-LVE", "10.12.182", "ac:cc:8e", "ACCC8E{n:06X}"),
-    ("hikvision", "HIKVISION", "DS-2CD2143G2-I", "V5.7.3 build 220112", "c0:56:e3", "DS-2CD2143G2-I20230101AAWRJ{n:08d}"),
+    (
+        "hikvision",
+        "HIKVISION",
+        "DS-2CD2143G2-I",
+        "V5.7.3 build 220112",
+        "c0:56:e3",
+        "DS-2CD2143G2-I20230101AAWRJ{n:08d}",
+    ),
     ("dahua", "Dahua", "IPC-HDW2431T-AS-S2", "2.800.0000000.16.R", "3c:ef:8c", "7E0{n:05d}PAZ{n:04d}"),
     ("hanwha", "Hanwha Vision", "XNV-6080R", "2.21.02_20230420", "00:09:18", "ZK1{n:05d}X"),
 )
 RECORDER_VENDORS: tuple[tuple[str, str, str, str, str, str], ...] = (
-    ("hikvision-nvr", "HIKVISION", "DS-7616NI-I2/16P", "V4.62.210", "c0:56:e3", "DS-7616NI-I2/16P1620230101CCRR{n:09d}"),
+    (
+        "hikvision-nvr",
+        "HIKVISION",
+        "DS-7616NI-I2/16P",
+        "V4.62.210",
+        "c0:56:e3",
+        "DS-7616NI-I2/16P1620230101CCRR{n:09d}",
+    ),
     ("dahua-nvr", "Dahua", "NVR5216-16P-I", "4.001.0000000.3.R", "3c:ef:8c", "6J0{n:05d}PAG"),
 )
 

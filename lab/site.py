@@ -235,7 +235,11 @@ class LabSite(LabModel):
 
     @model_validator(mode="after")
     def _check(self) -> LabSite:
-        names = [s.name for s in self.switches] + [u.name for u in self.unmanaged] + [d.name for d in self.devices]
+        names = (
+            [s.name for s in self.switches]
+            + [u.name for u in self.unmanaged]
+            + [d.name for d in self.devices]
+        )
         dupes = {n for n in names if names.count(n) > 1}
         if dupes:
             raise ValueError(f"duplicate names: {sorted(dupes)}")
@@ -252,7 +256,8 @@ class LabSite(LabModel):
         for link in self.links:
             for sw, port in ((link.a, link.a_port), (link.b, link.b_port)):
                 self._claim(used, switches, sw, port, f"link {link.a}-{link.b}")
-        for item in [*self.unmanaged, *self.devices]:
+        items: list[UnmanagedSwitch | OnvifDevice] = [*self.unmanaged, *self.devices]
+        for item in items:
             up = item.uplink
             if up.switch in unmanaged and up.port is None and isinstance(item, OnvifDevice):
                 continue
@@ -304,9 +309,7 @@ class LabSite(LabModel):
         return [d for d in self.devices if self.edge_port(d) == (self.switch(switch), port)]
 
     def unmanaged_on(self, switch: str, port: int) -> UnmanagedSwitch | None:
-        return next(
-            (u for u in self.unmanaged if (u.uplink.switch, u.uplink.port) == (switch, port)), None
-        )
+        return next((u for u in self.unmanaged if (u.uplink.switch, u.uplink.port) == (switch, port)), None)
 
     def link_on(self, switch: str, port: int) -> tuple[Switch, int] | None:
         """The switch and port at the far end of an inter-switch link, if this port has one."""
@@ -360,7 +363,9 @@ class LabSite(LabModel):
             if_index=sw.if_index(port),
             alias=alias,
             oper_up=up,
-            speed_mbps=(1000 if far or um or any(d.role == "recorder" for d in devices) else 100) if up else 0,
+            speed_mbps=(1000 if far or um or any(d.role == "recorder" for d in devices) else 100)
+            if up
+            else 0,
             vlan=self.port_vlan(switch, port),
             is_uplink=far is not None,
             poe_enabled=poe_capable,
