@@ -1,0 +1,1 @@
+"""SNMP side of the simulated PoE switches: the served tables (mib) and the UDP agent (agent)."""
