@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterator
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from drivers.normalize import canonical_mac
 
@@ -232,6 +233,7 @@ class LabSite(LabModel):
     unmanaged: list[UnmanagedSwitch] = Field(default_factory=list)
     links: list[SwitchLink] = Field(default_factory=list)
     devices: list[OnvifDevice]
+    _cache: _SiteIndex | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _check(self) -> LabSite:
@@ -283,8 +285,18 @@ class LabSite(LabModel):
 
     # ------------------------------------------------------------ lookups used by every simulator
 
+    def _index(self) -> _SiteIndex:
+        """Lookup tables built once per site object (a change replaces the whole site, so the
+        index never goes stale); without them a 48-port switch costs O(ports x devices)."""
+        if self._cache is None:
+            self._cache = _SiteIndex.build(self)
+        return self._cache
+
     def switch(self, name: str) -> Switch:
-        return next(s for s in self.switches if s.name == name)
+        try:
+            return self._index().switches[name]
+        except KeyError:
+            raise StopIteration(f"no switch {name!r}") from None
 
     def device(self, name: str) -> OnvifDevice:
         return next(d for d in self.devices if d.name == name)
@@ -298,27 +310,19 @@ class LabSite(LabModel):
 
     def edge_port(self, device: OnvifDevice) -> tuple[Switch, int]:
         """The managed switch and port that feed a device (through an unmanaged switch if need be)."""
-        up = device.uplink
-        um = next((u for u in self.unmanaged if u.name == up.switch), None)
-        if um is not None:
-            up = um.uplink
-        assert up.port is not None
-        return self.switch(up.switch), up.port
+        switch, port = self._index().edge[device.name]
+        return self.switch(switch), port
 
     def devices_on(self, switch: str, port: int) -> list[OnvifDevice]:
-        return [d for d in self.devices if self.edge_port(d) == (self.switch(switch), port)]
+        return list(self._index().on_port.get((switch, port), ()))
 
     def unmanaged_on(self, switch: str, port: int) -> UnmanagedSwitch | None:
-        return next((u for u in self.unmanaged if (u.uplink.switch, u.uplink.port) == (switch, port)), None)
+        return self._index().unmanaged_on.get((switch, port))
 
     def link_on(self, switch: str, port: int) -> tuple[Switch, int] | None:
         """The switch and port at the far end of an inter-switch link, if this port has one."""
-        for link in self.links:
-            if (link.a, link.a_port) == (switch, port):
-                return self.switch(link.b), link.b_port
-            if (link.b, link.b_port) == (switch, port):
-                return self.switch(link.a), link.a_port
-        return None
+        far = self._index().links.get((switch, port))
+        return (self.switch(far[0]), far[1]) if far else None
 
     def port_power_w(self, switch: str, port: int) -> float:
         """PoE power the port delivers: its PoE devices, plus an unmanaged switch's own draw."""
@@ -401,12 +405,43 @@ class LabSite(LabModel):
     def _macs_behind(self, switch: str, came_from: str) -> set[str]:
         """MACs reachable through `switch` without going back to `came_from` (the links form a tree)."""
         macs = {self.switch(switch).mac}
-        macs |= {d.mac for d in self.devices if self.edge_port(d)[0].name == switch}
+        macs |= {d.mac for (sw, _port), ds in self._index().on_port.items() if sw == switch for d in ds}
         macs |= {canonical_mac(u.mac) for u in self.unmanaged if u.mac and u.uplink.switch == switch}
         for _port, far in self._links_from(switch):
             if far != came_from:
                 macs |= self._macs_behind(far, came_from=switch)
         return macs
+
+
+@dataclass
+class _SiteIndex:
+    switches: dict[str, Switch]
+    edge: dict[str, tuple[str, int]]
+    on_port: dict[tuple[str, int], list[OnvifDevice]]
+    unmanaged_on: dict[tuple[str, int], UnmanagedSwitch]
+    links: dict[tuple[str, int], tuple[str, int]]
+
+    @classmethod
+    def build(cls, site: LabSite) -> _SiteIndex:
+        unmanaged = {u.name: u for u in site.unmanaged}
+        edge: dict[str, tuple[str, int]] = {}
+        on_port: dict[tuple[str, int], list[OnvifDevice]] = {}
+        for d in site.devices:
+            up = unmanaged[d.uplink.switch].uplink if d.uplink.switch in unmanaged else d.uplink
+            assert up.port is not None
+            edge[d.name] = (up.switch, up.port)
+            on_port.setdefault((up.switch, up.port), []).append(d)
+        links: dict[tuple[str, int], tuple[str, int]] = {}
+        for link in site.links:
+            links[(link.a, link.a_port)] = (link.b, link.b_port)
+            links[(link.b, link.b_port)] = (link.a, link.a_port)
+        return cls(
+            switches={s.name: s for s in site.switches},
+            edge=edge,
+            on_port=on_port,
+            unmanaged_on={(u.uplink.switch, u.uplink.port or 0): u for u in site.unmanaged},
+            links=links,
+        )
 
 
 # ---------------------------------------------------------------- loading
