@@ -1,0 +1,102 @@
+"""The on-disk spool: every snapshot is written here, durably, before any push is tried.
+
+A snapshot leaves the spool only when the collector has confirmed it. Writes are atomic (temporary
+file, fsync, rename, fsync of the directory), so a kill -9 or a power cut leaves either the whole
+file or none of it; stray temporary files from an interrupted write are removed on open.
+The file name is the content hash, so spooling the same snapshot twice keeps one copy.
+A snapshot the collector refuses for good (4xx) moves to `rejected/` with the reason: never lost.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from drivers.schema import Snapshot
+
+SUFFIX = ".json.gz"
+
+
+@dataclass(frozen=True)
+class SpoolItem:
+    path: Path
+    content_hash: str
+    spooled_at: float
+
+    def body(self) -> bytes:
+        """The gzip-compressed canonical JSON, exactly as it is pushed."""
+        return self.path.read_bytes()
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+
+
+class Spool:
+    """A directory of snapshots waiting for the collector: pending/ and rejected/."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.pending_dir = self.root / "pending"
+        self.rejected_dir = self.root / "rejected"
+        for d in (self.pending_dir, self.rejected_dir):
+            d.mkdir(parents=True, exist_ok=True, mode=0o700)
+        for stray in self.pending_dir.glob(".*.tmp"):  # left by a write that was killed midway
+            stray.unlink(missing_ok=True)
+
+    def put(self, snapshot: Snapshot) -> SpoolItem:
+        """Write the snapshot durably; returns the spooled item (the same one if already spooled)."""
+        content_hash = snapshot.content_hash()
+        path = self.pending_dir / f"{int(time.time() * 1000):015d}-{content_hash}{SUFFIX}"
+        existing = next(self.pending_dir.glob(f"*-{content_hash}{SUFFIX}"), None)
+        if existing is not None:
+            return self._item(existing)
+        # mtime=0 keeps the gzip bytes a pure function of the content
+        body = gzip.compress(snapshot.canonical_json().encode(), compresslevel=6, mtime=0)
+        _write_atomic(path, body)
+        return self._item(path)
+
+    def pending(self) -> list[SpoolItem]:
+        """Waiting snapshots, oldest first (pushed in the order they were taken)."""
+        return [self._item(p) for p in sorted(self.pending_dir.glob(f"*{SUFFIX}"))]
+
+    def depth(self) -> int:
+        return sum(1 for _ in self.pending_dir.glob(f"*{SUFFIX}"))
+
+    def ack(self, item: SpoolItem) -> None:
+        """The collector has it: forget it."""
+        item.path.unlink(missing_ok=True)
+        _fsync_dir(self.pending_dir)
+
+    def reject(self, item: SpoolItem, reason: str) -> Path:
+        """The collector refused it for good: keep it aside with the reason, for a human to look at."""
+        target = self.rejected_dir / item.path.name
+        os.replace(item.path, target)
+        _write_atomic(target.with_name(target.name + ".reason.txt"), reason.encode())
+        _fsync_dir(self.pending_dir)
+        return target
+
+    def rejected(self) -> list[Path]:
+        return sorted(self.rejected_dir.glob(f"*{SUFFIX}"))
+
+    def _item(self, path: Path) -> SpoolItem:
+        stamp, _, rest = path.name.partition("-")
+        content_hash = rest.removesuffix(SUFFIX)
+        return SpoolItem(path=path, content_hash=content_hash, spooled_at=int(stamp) / 1000)
