@@ -1,0 +1,5 @@
+"""ONVIF driver package: transport (onvif-zeep-async), collection sequence, pure parsers, replay."""
+
+from drivers.onvif.driver import OnvifDriver
+
+__all__ = ["OnvifDriver"]
