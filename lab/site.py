@@ -9,7 +9,7 @@ one model, so the ground truth and what is served cannot disagree.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -284,6 +284,15 @@ class LabSite(LabModel):
         used[(sw, port)] = who
 
     # ------------------------------------------------------------ lookups used by every simulator
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> LabSite:
+        copy = super().model_copy(update=update, deep=deep)
+        copy.forget_index()  # a copy is usually edited next: never inherit the original's lookups
+        return copy
+
+    def forget_index(self) -> None:
+        """Drop cached lookups (after editing the site in place)."""
+        self._cache = None
 
     def _index(self) -> _SiteIndex:
         """Lookup tables built once per site object (a change replaces the whole site, so the

@@ -16,6 +16,7 @@ class LabState:
     gone: set[str] = field(default_factory=set)  # devices that stopped answering (gone_after_discovery)
 
     def replace(self, site: LabSite) -> None:
+        site.forget_index()  # the new site may have been edited in place after its lookups were built
         self.site = site
         self.generation += 1
 
