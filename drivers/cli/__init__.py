@@ -1,0 +1,1 @@
+"""SSH CLI switch drivers, one module per netmiko platform (registered in drivers.REGISTRY)."""
