@@ -107,6 +107,11 @@ async def _services(session: Session) -> tuple[OnvifService, ...]:
     return parse.parse_capabilities(await session.call(DEVICE, "GetCapabilities", {"Category": "All"}))
 
 
+# Optional operations many firmwares leave out, whose absence loses nothing: the endpoint reference
+# also arrives in every WS-Discovery ProbeMatch. "Not supported" for these is not worth a problem.
+QUIETLY_UNSUPPORTED = frozenset({"GetEndpointReference"})
+
+
 async def _optional(notes: _Notes, operation: str, call: Awaitable[Any]) -> Any:
     """Run one optional call: its failure is a note, except a device that went away, which is
     remembered and raised by `_raise_if_gone` once the concurrent calls have all finished."""
@@ -114,6 +119,10 @@ async def _optional(notes: _Notes, operation: str, call: Awaitable[Any]) -> Any:
         return await call
     except Unreachable as exc:
         notes.gone = exc
+        return None
+    except NotSupported as exc:
+        if operation not in QUIETLY_UNSUPPORTED:
+            notes.add(exc, operation)
         return None
     except DriverError as exc:
         notes.add(exc, operation)
