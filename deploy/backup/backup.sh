@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# Back up an asbuilt collector into one archive: its database and the files of its data directory.
+set -euo pipefail
+
+usage() {
+    cat <<'USAGE'
+Usage: backup.sh [--env-file FILE] [--data-dir DIR] [--database-url URL] [--force] OUTPUT.tar.gz
+
+Writes one archive (mode 0600: it holds the admin token) with
+  database.pgdump   PostgreSQL, from `pg_dump -Fc` (a consistent snapshot; the service keeps running)
+  collector.db      SQLite, from SQLite's online backup API (consistent while the service writes)
+  data/             the data directory without the database: admin-token, web-session-key, ...
+  admin-token-file  ASBUILT_ADMIN_TOKEN_FILE, when it lies outside the data directory
+  MANIFEST          format, database kind, schema revision, time
+
+Settings, later ones winning: ASBUILT_DATA_DIR / ASBUILT_DATABASE_URL / ASBUILT_ADMIN_TOKEN_FILE in the
+environment, the --env-file (e.g. /etc/asbuilt/collector.env), the options. Default data directory:
+/var/lib/asbuilt. Run it as the user the database trusts (e.g. `sudo -u asbuilt` with peer auth).
+
+  --env-file FILE      read ASBUILT_* settings from this systemd environment file
+  --data-dir DIR       the collector's data directory
+  --database-url URL   the collector's database URL (postgresql+asyncpg://... or empty for SQLite)
+  --force              overwrite OUTPUT if it exists
+  -h, --help           this text
+USAGE
+}
+
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+force=no
+output=""
+env_file=""
+opt_data_dir=""
+opt_database_url=""
+opt_database_url_set=no
+while (($#)); do
+    case $1 in
+        --env-file) env_file=${2:?--env-file needs a file}; shift 2 ;;
+        --data-dir) opt_data_dir=${2:?--data-dir needs a directory}; shift 2 ;;
+        --database-url) opt_database_url=${2-}; opt_database_url_set=yes; shift 2 ;;
+        --force) force=yes; shift ;;
+        -h | --help) usage; exit 0 ;;
+        -*) usage >&2; die "unknown option $1" ;;
+        *) [[ -z $output ]] || { usage >&2; die "one OUTPUT only"; }; output=$1; shift ;;
+    esac
+done
+[[ -n $output ]] || { usage >&2; die "OUTPUT is missing"; }
+[[ -n $env_file ]] && load_env_file "$env_file"
+[[ -n $opt_data_dir ]] && ASBUILT_DATA_DIR=$opt_data_dir
+[[ $opt_database_url_set == yes ]] && ASBUILT_DATABASE_URL=$opt_database_url
+DATA_DIR=${ASBUILT_DATA_DIR:-$DEFAULT_DATA_DIR}
+
+if [[ -e $output && $force != yes ]]; then
+    die "$output exists; pass --force to overwrite it"
+fi
+[[ -d $DATA_DIR ]] || die "data directory $DATA_DIR does not exist"
+
+umask 077
+work=$(mktemp -d)
+trap 'rm -rf "$work" "$output.partial"' EXIT
+root=$work/asbuilt-backup
+mkdir -p "$root/data"
+
+kind=$(database_kind)
+if [[ $kind == postgresql ]]; then
+    url=$(libpq_url "$ASBUILT_DATABASE_URL")
+    revision=$(psql --no-psqlrc -X -tA -v ON_ERROR_STOP=1 -d "$url" -c "SELECT version_num FROM alembic_version")
+    pg_dump -Fc --no-owner --no-acl -d "$url" -f "$root/database.pgdump"
+else
+    db=$(sqlite_path)
+    [[ -f $db ]] || die "no SQLite database at $db"
+    # The backup API copies a consistent state even while the collector writes (WAL mode).
+    revision=$(python3 - "$db" "$root/$SQLITE_NAME" <<'PY'
+import sqlite3
+import sys
+
+source = sqlite3.connect(sys.argv[1], timeout=30)
+target = sqlite3.connect(sys.argv[2])
+with target:
+    source.backup(target)
+source.close()
+ok = target.execute("PRAGMA integrity_check").fetchone()[0]
+if ok != "ok":
+    sys.exit(f"the copy failed its integrity check: {ok}")
+print(target.execute("SELECT version_num FROM alembic_version").fetchone()[0])
+target.close()
+PY
+)
+fi
+
+# Everything in the data directory but the SQLite database and its journal files.
+find "$DATA_DIR" -mindepth 1 -maxdepth 1 ! -name "$SQLITE_NAME" ! -name "$SQLITE_NAME-*" \
+    -exec cp -a {} "$root/data/" \;
+
+token_file=${ASBUILT_ADMIN_TOKEN_FILE:-}
+if [[ -n $token_file && $(dirname "$(realpath -m "$token_file")") != "$(realpath -m "$DATA_DIR")" ]]; then
+    [[ -r $token_file ]] || die "cannot read ASBUILT_ADMIN_TOKEN_FILE $token_file"
+    cp "$token_file" "$root/admin-token-file"
+fi
+
+cat >"$root/MANIFEST" <<MANIFEST
+format=$BACKUP_FORMAT
+database=$kind
+revision=$revision
+created=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+host=$(hostname)
+MANIFEST
+
+tar -C "$work" -czf "$output.partial" asbuilt-backup
+mv -f "$output.partial" "$output"
+echo "backup of the $kind database (schema $revision) and $DATA_DIR written to $output"

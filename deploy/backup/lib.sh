@@ -1,0 +1,60 @@
+# Shared by backup.sh and restore.sh (sourced, not run): settings and database addressing.
+# shellcheck shell=bash
+# shellcheck disable=SC2034  # the variables are used by the scripts that source this file
+
+DEFAULT_DATA_DIR=/var/lib/asbuilt
+BACKUP_FORMAT=1
+SQLITE_NAME=collector.db
+
+die() {
+    echo "error: $*" >&2
+    exit 1
+}
+
+# Reads the ASBUILT_* assignments of a systemd environment file (KEY=VALUE, # comments, optional
+# quotes). Only assignments: nothing in the file is executed, unlike `source`.
+load_env_file() {
+    local file=$1 line key value
+    [[ -r $file ]] || die "cannot read environment file $file"
+    while IFS= read -r line || [[ -n $line ]]; do
+        line=${line#"${line%%[![:space:]]*}"}
+        [[ -z $line || $line == \#* || $line == \;* ]] && continue
+        key=${line%%=*}
+        value=${line#*=}
+        [[ $key == ASBUILT_* && $key =~ ^[A-Z0-9_]+$ ]] || continue
+        if [[ $value == \"*\" || $value == \'*\' ]]; then
+            value=${value:1:${#value}-2}
+        fi
+        export "$key=$value"
+    done <"$file"
+}
+
+# postgresql, sqlite: which database the collector uses with these settings.
+database_kind() {
+    case ${ASBUILT_DATABASE_URL:-} in
+        "" | sqlite*) echo sqlite ;;
+        postgres*) echo postgresql ;;
+        *) die "unsupported ASBUILT_DATABASE_URL scheme: ${ASBUILT_DATABASE_URL%%:*}" ;;
+    esac
+}
+
+# The SQLite file: from a sqlite+aiosqlite:///PATH URL, else collector.db in the data directory.
+sqlite_path() {
+    local url=${ASBUILT_DATABASE_URL:-}
+    if [[ -n $url ]]; then
+        echo "${url#*:///}"
+    else
+        echo "$DATA_DIR/$SQLITE_NAME"
+    fi
+}
+
+# The collector's SQLAlchemy URL as libpq (pg_dump, pg_restore, psql) takes it: no `+asyncpg` driver
+# suffix, and asyncpg's `ssl=` query parameter is libpq's `sslmode=`.
+libpq_url() {
+    local url=$1
+    url=${url/#postgresql+asyncpg:/postgresql:}
+    url=${url/#postgres+asyncpg:/postgresql:}
+    url=${url/\?ssl=/"?sslmode="}
+    url=${url/\&ssl=/"&sslmode="}
+    echo "$url"
+}
