@@ -1,0 +1,236 @@
+"""`asbuilt scan`: scan the LAN, show live progress per stage, then the devices found and the problems.
+
+Exit codes (also in `asbuilt scan --help`):
+  0  scan complete; no problems, or only "unsupported" ones (a device lacks an optional feature)
+  3  scan complete, with problems (partial results: read the problems list)
+  2  usage or configuration error (bad scope, ports, credential file)
+  4  nothing found, or the scan could not run at all
+With --json the snapshot JSON goes to stdout and everything else to stderr.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+
+from agent.config import ConfigError, Methods, ScanConfig, parse_ports
+from agent.credentials import (
+    BoundCredential,
+    CredentialFileError,
+    credentials_from_env,
+    load_credentials_file,
+)
+from agent.pipeline import ProgressEvent, ScanResult, run_scan
+from drivers.schema import Device, ProblemKind, Snapshot
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+EXIT_PROBLEMS = 3
+EXIT_NOTHING = 4
+
+
+def scan(
+    scopes: list[str] = typer.Argument(
+        ..., metavar="CIDR...", help="Address ranges to scan (at most /16 each)"
+    ),
+    site: str = typer.Option("site", "--site", help="Site id the snapshot belongs to"),
+    creds: Path | None = typer.Option(
+        None, "--creds", help="Credential YAML file (else ASBUILT_CREDS_FILE / env)"
+    ),
+    out: Path | None = typer.Option(None, "--out", help="Write the snapshot JSON to this file"),
+    as_json: bool = typer.Option(False, "--json", help="Print the snapshot JSON on stdout"),
+    ports: str | None = typer.Option(
+        None, "--ports", help="Protocol ports, e.g. http=8080,snmp=1161,ssh=2222"
+    ),
+    timeout: float = typer.Option(5.0, "--timeout", min=0.1, max=120, help="Seconds per device call"),
+    interface: list[str] = typer.Option([], "--interface", help="Interface to sweep from (repeatable)"),
+    unicast: bool | None = typer.Option(
+        None,
+        "--unicast/--no-unicast",
+        help="Unicast WS-Discovery to every scope address (default: routed/loopback)",
+    ),
+    target: list[str] = typer.Option([], "--target", help="Extra unicast WS-Discovery target (repeatable)"),
+    window: float = typer.Option(
+        2.0, "--wsd-window", min=0.1, max=30, help="Seconds to listen for discovery"
+    ),
+    methods: str = typer.Option("arp,wsd,mdns,tcp", "--methods", help="Discovery methods to use"),
+    retries: int = typer.Option(1, "--retries", min=0, max=5, help="Retries for transient faults"),
+    cred_cache: Path | None = typer.Option(
+        None, "--cred-cache", help="Remember which credential NAME worked"
+    ),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log details to stderr"),
+) -> None:
+    """Scan address ranges: sweep → identify → collect → correlate → snapshot.
+
+    Exit codes: 0 complete (at most 'unsupported' notes); 3 complete with problems (partial);
+    2 usage or configuration error; 4 nothing found, or the scan could not run.
+    """
+    err = Console(stderr=True)
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, stream=sys.stderr)
+    try:
+        config = ScanConfig(
+            site=site,
+            scopes=tuple(scopes),
+            unicast_targets=tuple(target),
+            unicast=unicast,
+            interfaces=tuple(interface),
+            ports=parse_ports(ports),
+            timeout_s=timeout,
+            retries=retries,
+            wsd_window_s=window,
+            methods=parse_methods(methods),
+            credential_cache=cred_cache,
+        )
+        credentials: list[BoundCredential] = load_credentials_file(creds) if creds else []
+        credentials += credentials_from_env()
+    except (ConfigError, CredentialFileError) as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(EXIT_USAGE) from None
+    except ValidationError as exc:
+        for e in exc.errors():
+            where = ".".join(str(p) for p in e["loc"])
+            err.print(f"[red]error:[/red] {where}: {str(e['msg']).removeprefix('Value error, ')}")
+        raise typer.Exit(EXIT_USAGE) from None
+
+    try:
+        result = asyncio.run(_run_with_progress(config, credentials, err))
+    except KeyboardInterrupt:
+        err.print("[yellow]interrupted[/yellow]")
+        raise typer.Exit(130) from None
+    except Exception as exc:  # the pipeline is built not to raise; if it does, say so and fail clearly
+        logging.getLogger(__name__).exception("scan failed")
+        err.print(f"[red]scan failed:[/red] {type(exc).__name__}: {exc}")
+        raise typer.Exit(EXIT_NOTHING) from None
+
+    snapshot = result.snapshot
+    text = snapshot.canonical_json()
+    if out:
+        out.write_text(text + "\n")
+    for notice in result.notices:
+        err.print(f"[yellow]note:[/yellow] {notice}")
+    if as_json:
+        sys.stdout.write(text + "\n")
+        render(snapshot, err)
+    else:
+        render(snapshot, Console())
+    err.print(
+        f"{len(snapshot.devices)} devices, {len(snapshot.problems)} problems "
+        f"in {result.total_seconds:.1f} s; sha256 {result.content_hash[:16]}"
+        + (f"; written to {out}" if out else "")
+    )
+    raise typer.Exit(exit_code(snapshot))
+
+
+def exit_code(snapshot: Snapshot) -> int:
+    if not snapshot.devices:
+        return EXIT_NOTHING
+    significant = [p for p in snapshot.problems if p.kind is not ProblemKind.UNSUPPORTED]
+    return EXIT_PROBLEMS if significant else EXIT_OK
+
+
+def parse_methods(text: str) -> Methods:
+    names = {m.strip().lower() for m in text.split(",") if m.strip()}
+    unknown = names - set(Methods.model_fields)
+    if unknown:
+        raise ConfigError(
+            f"unknown discovery method(s) {sorted(unknown)}; known: {sorted(Methods.model_fields)}"
+        )
+    return Methods(**{name: name in names for name in Methods.model_fields})
+
+
+async def _run_with_progress(
+    config: ScanConfig, credentials: list[BoundCredential], err: Console
+) -> ScanResult:
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description:<10}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[detail]}"),
+        TimeElapsedColumn(),
+        console=err,
+    )
+    tasks: dict[str, TaskID] = {}
+
+    def on_event(event: ProgressEvent) -> None:
+        name = event.stage.value
+        if name not in tasks:
+            tasks[name] = progress.add_task(name, total=event.total, detail=event.detail)
+        task = tasks[name]
+        if event.state == "done":
+            total = event.total if event.total is not None else max(event.done, 1)
+            progress.update(
+                task, total=total, completed=total if event.total is None else event.done, detail=event.detail
+            )
+        else:
+            progress.update(task, total=event.total, completed=event.done, detail=event.detail or "")
+
+    with progress:
+        return await run_scan(config, credentials, progress=on_event)
+
+
+def render(snapshot: Snapshot, console: Console) -> None:
+    """The devices table, then the problems."""
+    names = {d.id: (d.identity.hostname or d.network.ip or d.id) for d in snapshot.devices}
+    per_device: dict[str | None, int] = {}
+    for p in snapshot.problems:
+        per_device[p.device_id] = per_device.get(p.device_id, 0) + 1
+    table = Table(title=f"{snapshot.site.site_id}: {len(snapshot.devices)} devices", show_lines=False)
+    for column in (
+        "role",
+        "vendor",
+        "model",
+        "serial",
+        "firmware",
+        "IP",
+        "MAC",
+        "switch/port",
+        "PoE W",
+        "problems",
+    ):
+        table.add_column(
+            column, overflow="fold", justify="right" if column in ("PoE W", "problems") else "left"
+        )
+    for d in sorted(snapshot.devices, key=_row_order):
+        a = d.attachment
+        table.add_row(
+            d.role.value,
+            d.identity.vendor or "",
+            d.identity.model or "",
+            d.identity.serial or "",
+            d.identity.firmware or "",
+            d.network.ip or "",
+            d.identity.mac or "",
+            f"{names.get(a.switch_id, a.switch_name or a.switch_id)} {a.port}" if a else "",
+            f"{a.poe_power_w:g}" if a and a.poe_power_w is not None else "",
+            str(per_device.get(d.id, "")),
+        )
+    console.print(table)
+    if snapshot.problems:
+        problems = Table(title=f"{len(snapshot.problems)} problems")
+        for column in ("target", "driver", "stage", "kind", "message"):
+            problems.add_column(column, overflow="fold")
+        for p in snapshot.problems:
+            problems.add_row(p.target, p.driver, p.stage.value, p.kind.value, p.message)
+        console.print(problems)
+
+
+def _row_order(d: Device) -> tuple[int, str, str]:
+    order = {"switch": 0, "recorder": 1, "camera": 2, "other": 3}
+    return (order.get(d.role.value, 9), d.attachment.switch_id if d.attachment else "~", d.network.ip or "")

@@ -1,0 +1,296 @@
+"""Which hosts exist: run the discoverers concurrently and merge what they saw by IP.
+
+- ARP on every scope that sits on one of our interfaces (the discovery module falls back to a TCP
+  connect sweep plus the kernel's neighbour table without CAP_NET_RAW, and says so: we pass that on
+  as a notice, never a crash);
+- WS-Discovery multicast on those interfaces, plus unicast probes to every scope address when the
+  scope is routed or on loopback (multicast does not cross routers), or when asked to;
+- mDNS browsing on the same interfaces;
+- then a TCP connect probe of web/SSH/RTSP ports on hosts ARP found but WS-Discovery did not,
+  so identification can tell a switch (SSH) from a camera that hides from WS-Discovery (web).
+For routed and loopback scopes, where ARP cannot see, the TCP sweep covers the whole scope.
+
+Nothing is ever sent outside the configured scopes; answers from outside them are dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from agent.config import ScanConfig, in_scopes, is_loopback_scope
+from drivers.base import Candidate
+from drivers.errors import DriverError
+from drivers.schema import Problem, ProblemKind, Stage
+
+log = logging.getLogger(__name__)
+
+EXTRA_TCP_PORTS = (80, 443, 22, 554)  # standard web, SSH and RTSP, besides the configured ports
+TCP_CONCURRENCY = 256
+STAGE_SLACK_S = 10.0  # on top of a discoverer's own window before we give up on it
+
+
+@dataclass
+class ArpOutcome:
+    candidates: list[Candidate]
+    method: str
+    warning: str | None = None
+
+
+class Discovery(Protocol):
+    """The discoverers the sweep drives; drivers.discovery in production, fakes in tests."""
+
+    async def arp(self, scope: str, interface: str | None, timeout_s: float) -> ArpOutcome: ...
+
+    async def wsd(
+        self, interfaces: Sequence[str], unicast_targets: Sequence[str], port: int, window_s: float
+    ) -> list[Candidate]: ...
+
+    async def mdns(self, interfaces: Sequence[str], window_s: float) -> list[Candidate]: ...
+
+    async def tcp(self, ips: Sequence[str], ports: Sequence[int], timeout_s: float) -> list[Candidate]: ...
+
+
+@dataclass
+class SweepResult:
+    candidates: list[Candidate]
+    problems: list[Problem] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
+    methods: list[str] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ScopePlan:
+    scope: str
+    interface: str | None  # None: routed or loopback, ARP cannot see it
+    interface_ip: str | None
+
+    @property
+    def local(self) -> bool:
+        return self.interface is not None
+
+
+def plan_scopes(
+    config: ScanConfig, networks: Iterable[tuple[str, str, str]] | None = None
+) -> list[ScopePlan]:
+    """Pair each scope with the interface it sits on. `networks`: (interface, ip, network) triples."""
+    nets = list(local_networks() if networks is None else networks)
+    plans = []
+    for scope in config.scopes:
+        net = ipaddress.ip_network(scope)
+        chosen: tuple[str, str] | None = None
+        if not net.is_loopback:
+            for name, ip, network in nets:
+                if config.interfaces and name not in config.interfaces:
+                    continue
+                if net.overlaps(ipaddress.ip_network(network)):
+                    chosen = (name, ip)
+                    break
+        plans.append(ScopePlan(scope, chosen[0] if chosen else None, chosen[1] if chosen else None))
+    return plans
+
+
+def local_networks() -> list[tuple[str, str, str]]:
+    """(interface, ip, network) for every IPv4 address of this host, loopback excluded."""
+    import ifaddr
+
+    found = []
+    for adapter in ifaddr.get_adapters():
+        for ip in adapter.ips:
+            if isinstance(ip.ip, str) and not ip.ip.startswith("127."):
+                network = ipaddress.ip_interface(f"{ip.ip}/{ip.network_prefix}").network
+                found.append((adapter.nice_name, ip.ip, str(network)))
+    return found
+
+
+def own_addresses() -> set[str]:
+    import ifaddr
+
+    return {ip.ip for adapter in ifaddr.get_adapters() for ip in adapter.ips if isinstance(ip.ip, str)}
+
+
+def tcp_ports(config: ScanConfig) -> tuple[int, ...]:
+    return tuple(sorted({config.ports.http, config.ports.ssh, *EXTRA_TCP_PORTS}))
+
+
+def unicast_targets(config: ScanConfig, plans: Sequence[ScopePlan]) -> list[str]:
+    """Explicit targets, plus every host address of scopes multicast cannot reach (or all, if asked)."""
+    targets = dict.fromkeys(config.unicast_targets)
+    for plan in plans:
+        wanted = config.unicast if config.unicast is not None else not plan.local
+        if wanted:
+            targets.update(dict.fromkeys(hosts_of(plan.scope)))
+    return list(targets)
+
+
+def hosts_of(scope: str) -> Iterable[str]:
+    net = ipaddress.ip_network(scope)
+    if net.num_addresses == 1:
+        return [str(net.network_address)]
+    return (str(ip) for ip in net.hosts())
+
+
+async def sweep(
+    config: ScanConfig,
+    discovery: Discovery | None = None,
+    *,
+    networks: Iterable[tuple[str, str, str]] | None = None,
+    exclude: set[str] | None = None,
+    on_found: Callable[[int], None] | None = None,
+) -> SweepResult:
+    """Find the hosts in the configured scopes. Never raises for a failing discoverer."""
+    discovery = discovery or LiveDiscovery()
+    plans = plan_scopes(config, networks)
+    exclude = own_addresses() if exclude is None else exclude
+    result = SweepResult(candidates=[])
+    found: dict[str, Candidate] = {}
+    methods = config.methods
+
+    def add(items: Iterable[Candidate], source: str) -> None:
+        count = 0
+        for c in items:
+            if c.ip in exclude or not in_scopes(c.ip, config.scopes):
+                continue
+            c = c if source in c.sources else c.model_copy(update={"sources": c.sources | {source}})
+            found[c.ip] = found[c.ip].merge(c) if c.ip in found else c
+            count += 1
+        result.counts[source] = result.counts.get(source, 0) + count
+        if on_found:
+            on_found(len(found))
+
+    async def guarded(name: str, limit_s: float, call: Awaitable[Any]) -> Any:
+        try:
+            async with asyncio.timeout(limit_s):
+                return await call
+        except TimeoutError:
+            result.problems.append(
+                _problem(name, ProblemKind.TIMEOUT, f"{name} gave no result within {limit_s:g} s")
+            )
+        except DriverError as exc:
+            result.problems.append(_problem(name, exc.kind, str(exc)))
+        except Exception as exc:  # a discoverer's bug costs its hosts, not the scan
+            log.exception("%s discovery failed", name)
+            result.problems.append(_problem(name, ProblemKind.INTERNAL, f"{type(exc).__name__}: {exc}"))
+        return None
+
+    local = [p for p in plans if p.local]
+    remote = [p for p in plans if not p.local]
+    # Discoverers are given interface addresses: zeroconf takes addresses, not interface names.
+    interfaces = sorted({p.interface_ip for p in local if p.interface_ip})
+    wsd_targets = unicast_targets(config, plans)
+    ports = tcp_ports(config)
+
+    async def run_arp(plan: ScopePlan) -> None:
+        blocks = max(1, ipaddress.ip_network(plan.scope).num_addresses // 1024)  # one srp() per /22
+        outcome = await guarded(
+            "arp",
+            blocks * (config.arp_timeout_s + 1) + STAGE_SLACK_S,
+            discovery.arp(plan.scope, plan.interface, config.arp_timeout_s),
+        )
+        if outcome is None:
+            return
+        add(outcome.candidates, "arp")
+        result.methods.append(
+            f"arp:{outcome.method}" if outcome.method and outcome.method != "arp" else "arp"
+        )
+        if outcome.warning:
+            result.notices.append(f"{plan.scope}: {outcome.warning}")
+            log.warning("%s: %s", plan.scope, outcome.warning)
+
+    async def run_wsd() -> None:
+        if not interfaces and not wsd_targets:
+            return
+        limit = config.wsd_window_s + STAGE_SLACK_S + len(wsd_targets) / 400  # ~4 datagrams at 2000/s
+        items = await guarded(
+            "wsd", limit, discovery.wsd(interfaces, wsd_targets, config.ports.wsd, config.wsd_window_s)
+        )
+        if items is not None:
+            add(items, "wsd")
+            result.methods.append("wsd" + (":unicast" if wsd_targets else ""))
+
+    async def run_mdns() -> None:
+        if not interfaces:
+            return  # mDNS is link-local: nothing to browse on routed or loopback scopes
+        items = await guarded(
+            "mdns", config.wsd_window_s + STAGE_SLACK_S, discovery.mdns(interfaces, config.wsd_window_s)
+        )
+        if items is not None:
+            add(items, "mdns")
+            result.methods.append("mdns")
+
+    async def run_tcp(ips: list[str]) -> None:
+        limit = config.timeout_s * 3 + STAGE_SLACK_S + len(ips) * len(ports) / 500
+        items = await guarded("tcp", limit, discovery.tcp(ips, ports, min(config.timeout_s, 1.0)))
+        if items is not None:
+            add(items, "tcp")
+            result.methods.append("tcp")
+
+    # First the light, listening discoverers together. The TCP sweep comes after them: thousands
+    # of connects at once would delay the ProbeMatches of the very devices WS-Discovery is hearing
+    # (measured on the 200-camera lab: 157 of 204 endpoints lost when both ran together).
+    first: list[Awaitable[None]] = []
+    if methods.arp:
+        first += [run_arp(p) for p in local]
+    if methods.wsd:
+        first.append(run_wsd())
+    if methods.mdns:
+        first.append(run_mdns())
+    await asyncio.gather(*first)
+
+    if methods.tcp:
+        # Where ARP cannot see (routed, loopback) every address not yet heard from is probed; on our
+        # own LAN only the hosts ARP found that did not answer WS-Discovery (what are they?).
+        heard = {ip for ip, c in found.items() if "wsd" in c.sources or c.open_ports}
+        probe = [ip for p in remote for ip in hosts_of(p.scope) if ip not in heard and ip not in exclude]
+        probe += sorted(
+            ip for ip in found if ip not in heard and not any(in_scopes(ip, [p.scope]) for p in remote)
+        )
+        if probe:
+            await run_tcp(probe)
+
+    result.candidates = sorted(found.values(), key=lambda c: ipaddress.ip_address(c.ip))
+    result.methods = sorted(set(result.methods))
+    for plan in remote:
+        if methods.arp and not is_loopback_scope(plan.scope):
+            result.notices.append(
+                f"{plan.scope} is not on a local interface (routed): no ARP, so hosts without an open "
+                "port or WS-Discovery stay unseen and MACs come from the switches only"
+            )
+    return result
+
+
+def _problem(driver: str, kind: ProblemKind, message: str) -> Problem:
+    return Problem(target="sweep", driver=driver, stage=Stage.SWEEP, kind=kind, message=message[:2000])
+
+
+class LiveDiscovery:
+    """The real discoverers from drivers.discovery (imported on first use)."""
+
+    async def arp(self, scope: str, interface: str | None, timeout_s: float) -> ArpOutcome:
+        from drivers.discovery import arp
+
+        res = await arp.arp_sweep(scope, interface, timeout_s)
+        return ArpOutcome(list(res.candidates), res.method, res.warning)
+
+    async def wsd(
+        self, interfaces: Sequence[str], unicast_targets: Sequence[str], port: int, window_s: float
+    ) -> list[Candidate]:
+        from drivers.discovery import wsd
+
+        return list(await wsd.probe(list(interfaces), list(unicast_targets), port, window_s))
+
+    async def mdns(self, interfaces: Sequence[str], window_s: float) -> list[Candidate]:
+        from drivers.discovery import mdns
+
+        return list(await mdns.browse(list(interfaces), window_s))
+
+    async def tcp(self, ips: Sequence[str], ports: Sequence[int], timeout_s: float) -> list[Candidate]:
+        from drivers.discovery import tcp
+
+        found = await tcp.tcp_sweep(ips, ports, concurrency=TCP_CONCURRENCY, timeout_s=timeout_s)
+        return tcp.to_candidates(found)
