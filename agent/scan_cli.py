@@ -5,6 +5,7 @@ Exit codes (also in `asbuilt scan --help`):
   3  scan complete, with problems (partial results: read the problems list)
   2  usage or configuration error (bad scope, ports, credential file)
   4  nothing found, or the scan could not run at all
+  5  scanned, but --push could not deliver it yet (it waits in the spool; `asbuilt agent push` retries)
 With --json the snapshot JSON goes to stdout and everything else to stderr.
 """
 
@@ -43,6 +44,7 @@ EXIT_OK = 0
 EXIT_USAGE = 2
 EXIT_PROBLEMS = 3
 EXIT_NOTHING = 4
+EXIT_NOT_DELIVERED = 5
 
 
 def scan(
@@ -75,6 +77,20 @@ def scan(
         None, "--cred-cache", help="Remember which credential NAME worked"
     ),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log details to stderr"),
+    push: str | None = typer.Option(
+        None, "--push", metavar="URL", help="Deliver the snapshot to this collector"
+    ),
+    token_file: Path | None = typer.Option(
+        None,
+        "--token-file",
+        envvar="ASBUILT_AGENT_TOKEN_FILE",
+        help="Agent token for --push (from enrolment)",
+    ),
+    spool: Path = typer.Option(
+        Path.home() / ".asbuilt" / "spool",
+        "--spool",
+        help="Where snapshots wait until the collector has them",
+    ),
 ) -> None:
     """Scan address ranges: sweep → identify → collect → correlate → snapshot.
 
@@ -134,7 +150,47 @@ def scan(
         f"in {result.total_seconds:.1f} s; sha256 {result.content_hash[:16]}"
         + (f"; written to {out}" if out else "")
     )
+    if push and not _push(snapshot, push, token_file, spool, err):
+        raise typer.Exit(EXIT_NOT_DELIVERED)
     raise typer.Exit(exit_code(snapshot))
+
+
+def _push(snapshot: Snapshot, url: str, token_file: Path | None, spool_dir: Path, err: Console) -> bool:
+    """Spool first (so nothing is lost), then deliver; True when the collector has confirmed it."""
+    from agent.push import PushClient, drain
+    from agent.service import read_token
+    from agent.spool import Spool
+
+    spool = Spool(spool_dir)
+    item = spool.put(snapshot)
+    try:
+        token = read_token(token_file) if token_file else _env_token()
+    except (FileNotFoundError, ValueError) as exc:
+        err.print(f"[red]not pushed:[/red] {exc}; the snapshot waits in {item.path}")
+        return False
+
+    async def deliver() -> bool:
+        async with PushClient(url, token) as client:
+            report = await drain(spool, client, attempts=3, base_delay_s=1.0)
+        for result in report.delivered:
+            err.print(f"pushed to {url}: version {result.version}")
+        if report.last_error:
+            err.print(
+                f"[red]not delivered yet:[/red] {report.last_error}; "
+                f"{report.remaining} waiting in {spool_dir}"
+            )
+        return all(waiting.content_hash != item.content_hash for waiting in spool.pending())
+
+    return asyncio.run(deliver())
+
+
+def _env_token() -> str:
+    import os
+
+    token = os.environ.get("ASBUILT_AGENT_TOKEN", "").strip()
+    if not token:
+        raise ValueError("--push needs --token-file (or ASBUILT_AGENT_TOKEN_FILE / ASBUILT_AGENT_TOKEN)")
+    return token
 
 
 def exit_code(snapshot: Snapshot) -> int:
