@@ -1,0 +1,97 @@
+"""POST /api/v1/snapshots: an agent pushes a scan of its site."""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiohttp import web
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from collector.api.common import now, respond
+from collector.auth import Action, Identity, authenticate, permits
+from collector.db import queries
+from collector.errors import ApiError, forbidden
+from collector.ingest import IngestResult, body_hash, decode_body, ingest, parse_snapshot, too_large
+from collector.keys import config_key, sessions_key, snapshot_cache_key
+from drivers.schema import Snapshot
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+_CHUNK = 64 * 1024
+_MAX_KEY_LENGTH = 200
+_ATTEMPTS = 3
+
+
+async def read_bounded(request: web.Request, limit: int) -> bytes:
+    """The raw body, refusing (413) anything over ``limit`` bytes without buffering it all."""
+    if request.content_length is not None and request.content_length > limit:
+        raise too_large(limit)
+    buffer = bytearray()
+    async for chunk in request.content.iter_chunked(_CHUNK):
+        buffer += chunk
+        if len(buffer) > limit:
+            raise too_large(limit)
+    return bytes(buffer)
+
+
+async def push_snapshot(request: web.Request) -> web.Response:
+    identity = await authenticate(request)
+    config = request.app[config_key]
+    key = request.headers.get(IDEMPOTENCY_HEADER, "").strip() or None
+    if key is not None and len(key) > _MAX_KEY_LENGTH:
+        raise ApiError(
+            422,
+            "invalid_header",
+            f"{IDEMPOTENCY_HEADER} is longer than {_MAX_KEY_LENGTH}",
+            field=IDEMPOTENCY_HEADER,
+        )
+
+    raw = await read_bounded(request, config.max_upload_bytes)
+    body = decode_body(raw, request.headers.get("Content-Encoding"), config.max_snapshot_bytes)
+    # Validating a large snapshot takes a while: keep the event loop free for other requests.
+    snapshot = (
+        await asyncio.to_thread(parse_snapshot, body) if len(body) > 256 * 1024 else parse_snapshot(body)
+    )
+
+    if identity.site_id is None:
+        raise forbidden("only an agent enrolled for a site may push snapshots")
+    for attempt in range(1, _ATTEMPTS + 1):
+        try:
+            result = await _store(request, identity, snapshot, body_hash(body), key)
+            break
+        except (IntegrityError, OperationalError) as exc:
+            # Two writers raced past each other (another instance, a busy SQLite file): the
+            # transaction rolled back whole, so trying again is safe.
+            if attempt == _ATTEMPTS or not _transient(exc):
+                raise ApiError(
+                    503, "busy", "the collector is busy; retry later", headers={"Retry-After": "5"}
+                ) from exc
+            await asyncio.sleep(0.05 * attempt)
+    return respond(result.body(), status=201 if result.created else 200)
+
+
+def _transient(exc: IntegrityError | OperationalError) -> bool:
+    return isinstance(exc, IntegrityError) or "locked" in str(exc) or "deadlock" in str(exc)
+
+
+async def _store(
+    request: web.Request, identity: Identity, snapshot: Snapshot, digest: str, key: str | None
+) -> IngestResult:
+    config = request.app[config_key]
+    assert identity.site_id is not None
+    async with request.app[sessions_key]() as session, session.begin():
+        site = await queries.get_site(session, identity.site_id)
+        if snapshot.site.site_id != site.slug or not permits(identity, Action.PUSH_SNAPSHOT, site.id):
+            raise forbidden(
+                f"this agent is enrolled for site {site.slug!r} and may not push to {snapshot.site.site_id!r}"
+            )
+        return await ingest(
+            session,
+            site_id=identity.site_id,
+            agent_id=identity.agent_id,
+            snapshot=snapshot,
+            body_digest=digest,
+            idempotency_key=key,
+            now=now(),
+            removed_after=config.removed_after_scans,
+            cache=request.app[snapshot_cache_key],
+        )

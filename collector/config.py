@@ -1,0 +1,67 @@
+"""Collector settings: defaults, then environment (ASBUILT_*), then explicit overrides (CLI flags)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+from collector.db.session import sqlite_url
+
+MiB = 1024 * 1024
+ENV_PREFIX = "ASBUILT_"
+ADMIN_TOKEN_FILENAME = "admin-token"
+
+
+class CollectorConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    data_dir: Path = Field(default=Path("collector-data"), description="SQLite file, admin token, uploads")
+    database_url: str | None = Field(
+        default=None, description="postgresql+asyncpg://… ; default: SQLite (WAL) in data_dir"
+    )
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    max_upload_bytes: int = Field(default=16 * MiB, ge=1024, description="Largest request body, as sent")
+    max_snapshot_bytes: int = Field(default=64 * MiB, ge=1024, description="Largest snapshot after gunzip")
+    admin_token: SecretStr | None = Field(default=None, description="Bearer token of the administrator")
+    admin_token_file: Path | None = Field(default=None, description="File holding the admin token")
+    enrolment_code_ttl_s: int = Field(default=7 * 24 * 3600, ge=60)
+    removed_after_scans: int = Field(
+        default=3, ge=1, description="Absent scans before 'missing' means removed"
+    )
+    migrate_on_start: bool = True
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> CollectorConfig:
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for name in cls.model_fields:
+            raw = env.get(ENV_PREFIX + name.upper())
+            if raw is not None and raw != "":
+                values[name] = raw
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls.model_validate(values)
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or sqlite_url(self.data_dir)
+
+    def resolve_admin_token(self) -> str:
+        """The admin token: given directly, else read from its file, else created once in data_dir."""
+        if self.admin_token is not None:
+            return self.admin_token.get_secret_value()
+        path = self.admin_token_file or self.data_dir / ADMIN_TOKEN_FILENAME
+        if path.exists():
+            token = path.read_text().strip()
+            if token:
+                return token
+        path.parent.mkdir(parents=True, exist_ok=True)
+        token = "asb_admin_" + secrets.token_urlsafe(32)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(token + "\n")
+        return token

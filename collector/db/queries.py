@@ -1,0 +1,185 @@
+"""Named queries over the tables. Each takes an open AsyncSession; the caller owns the transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.orm import defer
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from collector.db.models import (
+    Agent,
+    Baseline,
+    Customer,
+    IngestRequest,
+    Organization,
+    Site,
+    SnapshotVersion,
+    SnapshotVersionBase,
+)
+
+DEFAULT_ORG_SLUG = "default"
+
+
+async def default_organization(session: AsyncSession) -> Organization:
+    org = (await session.exec(select(Organization).where(Organization.slug == DEFAULT_ORG_SLUG))).first()
+    if org is None:
+        org = Organization(slug=DEFAULT_ORG_SLUG, name="Default organization")
+        session.add(org)
+        await session.flush()
+    return org
+
+
+async def default_organization_id(session: AsyncSession) -> int | None:
+    """For reads: the tenant's id, without creating it (an empty database has no sites anyway)."""
+    return (await session.exec(select(Organization.id).where(Organization.slug == DEFAULT_ORG_SLUG))).first()
+
+
+async def get_or_create_customer(session: AsyncSession, organization_id: int, name: str) -> Customer:
+    query = select(Customer).where(Customer.organization_id == organization_id, Customer.name == name)
+    customer = (await session.exec(query)).first()
+    if customer is None:
+        customer = Customer(organization_id=organization_id, name=name)
+        session.add(customer)
+        await session.flush()
+    return customer
+
+
+async def get_or_create_site(
+    session: AsyncSession, organization_id: int, customer_id: int, slug: str, name: str | None = None
+) -> Site:
+    site = await site_by_slug(session, organization_id, slug)
+    if site is None:
+        site = Site(organization_id=organization_id, customer_id=customer_id, slug=slug, name=name)
+        session.add(site)
+        await session.flush()
+    return site
+
+
+async def site_by_slug(session: AsyncSession, organization_id: int, slug: str) -> Site | None:
+    query = select(Site).where(Site.organization_id == organization_id, Site.slug == slug)
+    return (await session.exec(query)).first()
+
+
+async def sites_with_customers(session: AsyncSession, organization_id: int) -> list[tuple[Site, Customer]]:
+    query = (
+        select(Site, Customer)
+        .join(Customer, col(Customer.id) == col(Site.customer_id))
+        .where(Site.organization_id == organization_id)
+        .order_by(col(Customer.name), col(Site.slug))
+    )
+    return list((await session.exec(query)).all())
+
+
+async def lock_site(session: AsyncSession, site_id: int, now: datetime) -> None:
+    """Take the site's row lock (PostgreSQL) / the write lock (SQLite) before reading anything.
+
+    Every ingest starts with this write, so concurrent ingests of one site run one after the other
+    and each sees the versions the previous one committed.
+    """
+    await session.exec(update(Site).where(col(Site.id) == site_id).values(updated_at=now))
+
+
+async def get_site(session: AsyncSession, site_id: int) -> Site:
+    site = await session.get(Site, site_id, populate_existing=True)
+    if site is None:
+        raise LookupError(f"site {site_id} vanished")
+    return site
+
+
+async def agent_by_token_hash(session: AsyncSession, token_hash: str) -> Agent | None:
+    return (await session.exec(select(Agent).where(Agent.token_hash == token_hash))).first()
+
+
+async def version_meta(session: AsyncSession, site_id: int, version: int) -> SnapshotVersionBase | None:
+    """A version's metadata without its (possibly large) snapshot document."""
+    fields = [getattr(SnapshotVersion, name) for name in SnapshotVersionBase.model_fields]
+    row = (
+        await session.exec(
+            select(*fields).where(SnapshotVersion.site_id == site_id, SnapshotVersion.version == version)
+        )
+    ).first()
+    return None if row is None else SnapshotVersionBase.model_validate(dict(row._mapping))
+
+
+async def list_versions(
+    session: AsyncSession, site_id: int, *, limit: int, offset: int
+) -> list[SnapshotVersionBase]:
+    fields = [getattr(SnapshotVersion, name) for name in SnapshotVersionBase.model_fields]
+    query = (
+        select(*fields)
+        .where(SnapshotVersion.site_id == site_id)
+        .order_by(col(SnapshotVersion.version).desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    return [SnapshotVersionBase.model_validate(dict(r._mapping)) for r in (await session.exec(query)).all()]
+
+
+@dataclass(frozen=True)
+class VersionState:
+    """What ingest needs of the latest version, without its snapshot document."""
+
+    version: int
+    content_hash: str
+    seen_count: int
+    absent_streaks: dict[str, Any]
+    diff_summary: dict[str, Any] | None
+
+
+async def version_state(session: AsyncSession, site_id: int, version: int) -> VersionState | None:
+    query = (
+        select(SnapshotVersion)
+        .options(defer(SnapshotVersion.snapshot, raiseload=True))  # type: ignore[arg-type]
+        .where(SnapshotVersion.site_id == site_id, SnapshotVersion.version == version)
+    )
+    row = (await session.exec(query)).first()
+    if row is None:
+        return None
+    return VersionState(
+        row.version, row.content_hash, row.seen_count, dict(row.absent_streaks), row.diff_summary
+    )
+
+
+async def mark_seen_again(session: AsyncSession, site_id: int, version: int, now: datetime) -> None:
+    v = SnapshotVersion
+    await session.exec(
+        update(v)
+        .where(col(v.site_id) == site_id, col(v.version) == version)
+        .values(seen_count=col(v.seen_count) + 1, seen_last_at=now)
+    )
+
+
+async def version_row(session: AsyncSession, site_id: int, version: int) -> SnapshotVersion | None:
+    query = select(SnapshotVersion).where(
+        SnapshotVersion.site_id == site_id, SnapshotVersion.version == version
+    )
+    return (await session.exec(query)).first()
+
+
+async def version_document(session: AsyncSession, site_id: int, version: int) -> dict[str, Any] | None:
+    query = select(SnapshotVersion.snapshot).where(
+        SnapshotVersion.site_id == site_id, SnapshotVersion.version == version
+    )
+    document = (await session.exec(query)).first()
+    return None if document is None else dict(document)
+
+
+async def ingest_request(
+    session: AsyncSession, site_id: int, idempotency_key: str, body_hash: str
+) -> IngestRequest | None:
+    query = select(IngestRequest).where(
+        IngestRequest.site_id == site_id,
+        IngestRequest.idempotency_key == idempotency_key,
+        IngestRequest.body_hash == body_hash,
+    )
+    return (await session.exec(query)).first()
+
+
+async def baseline_history(session: AsyncSession, site_id: int) -> list[Baseline]:
+    query = select(Baseline).where(Baseline.site_id == site_id).order_by(col(Baseline.id).desc())
+    return list((await session.exec(query)).all())

@@ -1,0 +1,326 @@
+"""Turning a pushed snapshot into a version of its site.
+
+Two halves: ``decode_body``/``parse_snapshot`` are pure (bytes in, a validated ``Snapshot`` or an
+``ApiError`` naming the failing field out); ``ingest`` does the storage in one transaction:
+replay → same answer, same content as the latest version → "seen again", else a new version with
+its diff against the baseline (or the previous version when no baseline is approved).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zlib
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import ValidationError
+from sqlalchemy import update
+from sqlmodel import col
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from collector.db import queries
+from collector.db.models import Agent, IngestRequest, SnapshotVersion
+from collector.diff import SiteDiff, diff_snapshots
+from collector.errors import ApiError
+from collector.hashing import document_hash
+from drivers.schema import SUPPORTED_SCHEMA_VERSIONS, Snapshot
+
+MAX_REPORTED_ERRORS = 20
+_GZIP_WBITS = 16 + zlib.MAX_WBITS
+
+
+# ---------------------------------------------------------------- pure: bytes → Snapshot
+
+
+def too_large(limit: int, what: str = "request body") -> ApiError:
+    return ApiError(413, "payload_too_large", f"the {what} exceeds the limit of {limit} bytes")
+
+
+def decode_body(raw: bytes, content_encoding: str | None, limit: int) -> bytes:
+    """Undo Content-Encoding, never producing more than ``limit`` bytes (a gzip bomb stops here)."""
+    encoding = (content_encoding or "identity").strip().lower()
+    if encoding == "identity":
+        return raw
+    if encoding not in ("gzip", "x-gzip"):
+        raise ApiError(
+            415, "unsupported_encoding", f"Content-Encoding {encoding!r} is not supported; use gzip"
+        )
+    inflater = zlib.decompressobj(_GZIP_WBITS)
+    try:
+        out = inflater.decompress(raw, limit + 1)
+    except zlib.error as exc:
+        raise ApiError(400, "bad_gzip", f"the gzip body could not be decompressed: {exc}") from None
+    if len(out) > limit or inflater.unconsumed_tail:
+        raise too_large(limit, "decompressed snapshot")
+    if not inflater.eof:
+        raise ApiError(400, "bad_gzip", "the gzip body is truncated")
+    return out
+
+
+def parse_snapshot(body: bytes) -> Snapshot:
+    """JSON → Snapshot, with 422 errors that name the field (``devices[3].network.ip``)."""
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ApiError(422, "invalid_json", f"the body is not valid JSON: {exc}", field="$") from None
+    except RecursionError:
+        raise ApiError(422, "invalid_json", "the body is nested too deeply", field="$") from None
+    if not isinstance(data, dict):
+        raise ApiError(422, "invalid_snapshot", "a snapshot is a JSON object", field="$")
+    version = data.get("schema_version", None)
+    if version is not None and version not in SUPPORTED_SCHEMA_VERSIONS:
+        accepted = ", ".join(str(v) for v in sorted(SUPPORTED_SCHEMA_VERSIONS))
+        raise ApiError(
+            422,
+            "unsupported_schema_version",
+            f"schema_version {version!r} is not supported; this collector accepts {accepted}",
+            field="schema_version",
+        )
+    try:
+        return Snapshot.model_validate(data)
+    except ValidationError as exc:
+        errors = [
+            {"field": field_path(e["loc"]), "message": e["msg"], "type": e["type"]}
+            for e in exc.errors(include_url=False, include_input=False)[:MAX_REPORTED_ERRORS]
+        ]
+        first = errors[0]
+        raise ApiError(
+            422,
+            "invalid_snapshot",
+            f"{first['field']}: {first['message']}"
+            + (f" (and {exc.error_count() - 1} more)" if len(errors) > 1 else ""),
+            field=first["field"],
+            errors=errors,
+        ) from None
+
+
+def field_path(loc: tuple[int | str, ...]) -> str:
+    """('devices', 3, 'network', 'ip') → 'devices[3].network.ip'; the whole document is '$'."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "$"
+
+
+def body_hash(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
+
+
+# ---------------------------------------------------------------- parsed snapshots, cached
+
+
+class SnapshotCache:
+    """Parsed snapshots by content hash. Content is immutable, so sharing across instances is safe;
+    only volatile fields can differ between equal hashes, and the diff ignores those."""
+
+    def __init__(self, size: int = 16) -> None:
+        self._size = size
+        self._items: OrderedDict[str, Snapshot] = OrderedDict()
+
+    def get(self, content_hash: str) -> Snapshot | None:
+        snap = self._items.get(content_hash)
+        if snap is not None:
+            self._items.move_to_end(content_hash)
+        return snap
+
+    def put(self, content_hash: str, snapshot: Snapshot) -> None:
+        self._items[content_hash] = snapshot
+        self._items.move_to_end(content_hash)
+        while len(self._items) > self._size:
+            self._items.popitem(last=False)
+
+
+async def load_snapshot(
+    session: AsyncSession, cache: SnapshotCache, site_id: int, version: int, content_hash: str
+) -> Snapshot:
+    snap = cache.get(content_hash)
+    if snap is None:
+        document = await queries.version_document(session, site_id, version)
+        if document is None:
+            raise LookupError(f"version {version} of site {site_id} has no snapshot")
+        snap = Snapshot.model_validate(document)
+        cache.put(content_hash, snap)
+    return snap
+
+
+# ---------------------------------------------------------------- storage
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    site_slug: str
+    version: int
+    content_hash: str
+    created: bool
+    outcome: Literal["new", "seen_again", "replay"]
+    seen_count: int
+    diff: dict[str, Any] | None
+
+    def body(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "site_id": self.site_slug,
+            "version": self.version,
+            "content_hash": self.content_hash,
+            "created": self.created,
+            "seen_count": self.seen_count,
+            "diff": self.diff,
+        }
+        if not self.created:
+            out["reason"] = self.outcome
+        return out
+
+
+def stored_summary(diff: SiteDiff, against_kind: str, against_version: int) -> dict[str, Any]:
+    return {
+        "against": {"kind": against_kind, "version": against_version},
+        **diff.summary().model_dump(mode="json"),
+    }
+
+
+async def ingest(
+    session: AsyncSession,
+    *,
+    site_id: int,
+    agent_id: int | None,
+    snapshot: Snapshot,
+    body_digest: str,
+    idempotency_key: str | None,
+    now: datetime,
+    removed_after: int,
+    cache: SnapshotCache,
+) -> IngestResult:
+    """Store ``snapshot`` for the site in one transaction (the caller commits)."""
+    await queries.lock_site(session, site_id, now)
+    site = await queries.get_site(session, site_id)
+    if agent_id is not None:
+        await session.exec(update(Agent).where(col(Agent.id) == agent_id).values(last_seen_at=now))
+
+    if idempotency_key:
+        prior = await queries.ingest_request(session, site_id, idempotency_key, body_digest)
+        if prior is not None:
+            meta = await queries.version_meta(session, site_id, prior.version)
+            assert meta is not None
+            return IngestResult(
+                site_slug=site.slug,
+                version=meta.version,
+                content_hash=meta.content_hash,
+                created=False,
+                outcome="replay",
+                seen_count=meta.seen_count,
+                diff=meta.diff_summary,
+            )
+
+    document = snapshot.model_dump(mode="json")
+    content_hash = document_hash(document)
+    latest = (
+        await queries.version_state(session, site_id, site.latest_version) if site.latest_version else None
+    )
+
+    def remember(version: int, created: bool) -> None:
+        if idempotency_key:
+            session.add(
+                IngestRequest(
+                    site_id=site_id,
+                    agent_id=agent_id,
+                    idempotency_key=idempotency_key,
+                    body_hash=body_digest,
+                    version=version,
+                    created=created,
+                    created_at=now,
+                )
+            )
+
+    if latest is not None and latest.content_hash == content_hash:
+        await queries.mark_seen_again(session, site_id, latest.version, now)
+        remember(latest.version, False)
+        await session.flush()
+        return IngestResult(
+            site_slug=site.slug,
+            version=latest.version,
+            content_hash=content_hash,
+            created=False,
+            outcome="seen_again",
+            seen_count=latest.seen_count + 1,
+            diff=latest.diff_summary,
+        )
+
+    summary, against_kind, against_version, streaks = None, None, None, {}
+    reference = site.baseline_version or site.latest_version
+    if reference:
+        ref_meta = latest if latest and latest.version == reference else None
+        ref_meta = ref_meta or await queries.version_state(session, site_id, reference)
+        assert ref_meta is not None
+        old = await load_snapshot(session, cache, site_id, reference, ref_meta.content_hash)
+        streaks = absent_streaks(old, snapshot, latest)
+        diff = diff_snapshots(
+            old,
+            snapshot,
+            absent_scans=streaks,
+            removed_after=removed_after,
+            old_hash=ref_meta.content_hash,
+            new_hash=content_hash,
+        )
+        against_kind = "baseline" if site.baseline_version else "previous"
+        against_version = reference
+        summary = stored_summary(diff, against_kind, reference)
+
+    version = site.latest_version + 1
+    session.add(
+        SnapshotVersion(
+            site_id=site_id,
+            version=version,
+            content_hash=content_hash,
+            schema_version=snapshot.schema_version,
+            received_at=now,
+            seen_last_at=now,
+            seen_count=1,
+            scan_started_at=snapshot.scan.started_at,
+            scan_finished_at=snapshot.scan.finished_at,
+            agent_id=agent_id,
+            snapshot=document,
+            device_count=len(snapshot.devices),
+            problem_count=len(snapshot.problems),
+            diff_against_kind=against_kind,
+            diff_against_version=against_version,
+            diff_summary=summary,
+            absent_streaks=streaks,
+        )
+    )
+    site.latest_version = version
+    session.add(site)
+    remember(version, True)
+    await session.flush()
+    cache.put(content_hash, snapshot)
+    return IngestResult(
+        site_slug=site.slug,
+        version=version,
+        content_hash=content_hash,
+        created=True,
+        outcome="new",
+        seen_count=1,
+        diff=summary,
+    )
+
+
+def absent_streaks(reference: Snapshot, new: Snapshot, latest: queries.VersionState | None) -> dict[str, int]:
+    """For each reference device absent now: consecutive scans it has been absent, this one included.
+
+    The latest version recorded its own streaks when it arrived; every later scan that matched it
+    (seen_count - 1 of them) was one more absent scan.
+    """
+    present = {d.id for d in new.devices}
+    before = latest.absent_streaks if latest is not None else {}
+    seen = latest.seen_count if latest is not None else 0
+    return {
+        d.id: (int(before[d.id]) + seen if d.id in before else 1)
+        for d in reference.devices
+        if d.id not in present
+    }
+
+
+def current_absent_scans(streaks: dict[str, Any], seen_count: int) -> dict[str, int]:
+    """A version's streaks as of its latest sighting (it may have been seen again since it arrived)."""
+    return {device_id: int(n) + seen_count - 1 for device_id, n in streaks.items()}

@@ -1,0 +1,19 @@
+"""Typed application keys: everything a view reaches through ``request.app``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from collector.config import CollectorConfig
+from collector.ingest import SnapshotCache
+
+config_key = web.AppKey("config", CollectorConfig)
+engine_key = web.AppKey("engine", AsyncEngine)
+sessions_key = web.AppKey("sessions", async_sessionmaker[AsyncSession])
+admin_token_key = web.AppKey("admin_token", str)
+snapshot_cache_key = web.AppKey("snapshot_cache", SnapshotCache)
+openapi_key = web.AppKey("openapi", dict[str, Any])

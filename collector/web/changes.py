@@ -1,0 +1,64 @@
+"""Which changes a page shows, computed by the collector's own diff (collector.api.diffs, collector.diff).
+
+A version's stored summary was computed when it arrived, against the baseline of that moment (or
+the previous version). Pages compare against the baseline approved *now*, so they use the stored
+summary only when it was made against that same baseline, and otherwise diff afresh.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aiohttp import web
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from collector.api.diffs import _diff as api_diff  # the API's diff of two stored versions, reused as is
+from collector.db.models import Site, SnapshotVersionBase
+from collector.diff import SiteDiff
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A diff and what it was made against, for a heading such as 'Changes since baseline v3'."""
+
+    against: str  # "baseline" | "previous" | "versions"
+    old_version: int
+    new_version: int
+    diff: SiteDiff
+
+
+async def compare(
+    request: web.Request, session: AsyncSession, site: Site, old: int, new: int, against: str
+) -> Comparison:
+    response = await api_diff(request, session, site, old, new, against)
+    return Comparison(against, old, new, response.diff)
+
+
+async def reference_comparison(
+    request: web.Request, session: AsyncSession, site: Site, version: int
+) -> Comparison | None:
+    """A version against the approved baseline, else against the version before it; None for v1 alone."""
+    if site.baseline_version is not None and site.baseline_version != version:
+        return await compare(request, session, site, site.baseline_version, version, "baseline")
+    if site.baseline_version is None and version > 1:
+        return await compare(request, session, site, version - 1, version, "previous")
+    return None
+
+
+async def open_changes(
+    request: web.Request, session: AsyncSession, site: Site, latest: SnapshotVersionBase | None
+) -> int | None:
+    """Changes of the latest version against the current baseline; None when there is no baseline."""
+    if site.baseline_version is None or latest is None:
+        return None
+    if site.baseline_version == latest.version:
+        return 0
+    stored = latest.diff_summary
+    if (
+        stored is not None
+        and latest.diff_against_kind == "baseline"
+        and latest.diff_against_version == site.baseline_version
+    ):
+        return sum(int(n) for n in stored.get("counts", {}).values())
+    comparison = await compare(request, session, site, site.baseline_version, latest.version, "baseline")
+    return len(comparison.diff.changes)

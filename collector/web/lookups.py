@@ -1,0 +1,96 @@
+"""Read-only queries the pages need beyond collector.db.queries: the site overview and search.
+
+Each takes an open AsyncSession. Snapshot documents are never selected here (they can be large);
+search narrows sites in SQL first and only then parses the few latest snapshots that may match.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import String, and_, cast, or_
+from sqlalchemy.orm import defer
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from collector.db.models import Customer, Site, SnapshotVersion
+from collector.ingest import SnapshotCache, load_snapshot
+from drivers.normalize import canonical_mac
+from drivers.schema import Device
+
+MAX_SEARCH_SITES = 100
+MAX_DEVICE_HITS = 20
+
+
+@dataclass(frozen=True)
+class SiteOverview:
+    site: Site
+    customer: Customer
+    latest: SnapshotVersion | None  # without its snapshot document
+    device_hit: bool = False
+
+
+def _escape_like(term: str) -> str:
+    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def search_pattern(term: str) -> str:
+    """What to look for: a full MAC in any notation becomes its canonical form."""
+    term = term.strip()
+    try:
+        return canonical_mac(term)
+    except ValueError:
+        return term
+
+
+async def site_overview(
+    session: AsyncSession, organization_id: int, *, term: str = "", limit: int = 200, offset: int = 0
+) -> list[SiteOverview]:
+    """Sites with their customer and latest version, by customer then site; optionally searched."""
+    latest_join = and_(
+        col(SnapshotVersion.site_id) == col(Site.id), col(SnapshotVersion.version) == col(Site.latest_version)
+    )
+    query = (
+        select(Site, Customer, SnapshotVersion)
+        .join(Customer, col(Customer.id) == col(Site.customer_id))
+        .outerjoin(SnapshotVersion, latest_join)
+        .options(defer(SnapshotVersion.snapshot, raiseload=True))  # type: ignore[arg-type]
+        .where(Site.organization_id == organization_id)
+        .order_by(col(Customer.name), col(Site.slug))
+    )
+    if not term.strip():
+        rows = (await session.exec(query.limit(limit).offset(offset))).all()
+        return [SiteOverview(s, c, v) for s, c, v in rows]
+
+    pattern = f"%{_escape_like(search_pattern(term))}%"
+    by_name = or_(
+        col(Site.slug).ilike(pattern, escape="\\"),
+        col(Site.name).ilike(pattern, escape="\\"),
+        col(Customer.name).ilike(pattern, escape="\\"),
+    )
+    # A cheap pre-filter: the latest snapshot's JSON text mentions the term somewhere.
+    in_snapshot = cast(SnapshotVersion.snapshot, String).ilike(pattern, escape="\\")
+    rows = (await session.exec(query.where(or_(by_name, in_snapshot)).limit(MAX_SEARCH_SITES))).all()
+    name_hits = {
+        s.id
+        for s, c, _ in rows
+        if any(search_pattern(term).lower() in (v or "").lower() for v in (s.slug, s.name, c.name))
+    }
+    return [SiteOverview(s, c, v, device_hit=s.id not in name_hits) for s, c, v in rows]
+
+
+def device_matches(device: Device, term: str) -> bool:
+    """Serial, MAC, IP or host name contains the term (case-insensitive)."""
+    needle = search_pattern(term).lower()
+    if not needle:
+        return False
+    values = (device.identity.serial, device.identity.mac, device.network.ip, device.identity.hostname)
+    return any(needle in v.lower() for v in values if v)
+
+
+async def matching_devices(
+    session: AsyncSession, cache: SnapshotCache, latest: SnapshotVersion, term: str
+) -> list[Device]:
+    """The devices of a site's latest version that the search term names."""
+    snapshot = await load_snapshot(session, cache, latest.site_id, latest.version, latest.content_hash)
+    return [d for d in snapshot.devices if device_matches(d, term)][:MAX_DEVICE_HITS]
