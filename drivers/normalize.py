@@ -9,8 +9,14 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from functools import lru_cache
 
 _HEX = re.compile(r"[0-9a-fA-F]")
+# Values that are already canonical are by far the most common (every snapshot the collector
+# ingests was normalised by the agent): recognise them without parsing.
+_CANONICAL_MAC = re.compile(r"[0-9a-f]{2}(?::[0-9a-f]{2}){5}")
+_OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+_CANONICAL_IPV4 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}")
 
 
 def canonical_mac(value: str | bytes) -> str:
@@ -21,6 +27,8 @@ def canonical_mac(value: str | bytes) -> str:
 
     Example:: canonical_mac("ACCC.8E01.0203") == "ac:cc:8e:01:02:03"
     """
+    if isinstance(value, str) and _CANONICAL_MAC.fullmatch(value):
+        return value
     if isinstance(value, bytes | bytearray):
         if len(value) != 6:
             raise ValueError(f"a MAC address has 6 octets, got {len(value)}: {value!r}")
@@ -46,6 +54,13 @@ def mac_oui(mac: str) -> str:
 
 def canonical_ip(value: str) -> str:
     """Return the canonical text of an IPv4 or IPv6 address; raises ``ValueError`` otherwise."""
+    if _CANONICAL_IPV4.fullmatch(value):
+        return value
+    return _parse_ip(value)
+
+
+@lru_cache(maxsize=4096)
+def _parse_ip(value: str) -> str:
     try:
         return str(ipaddress.ip_address(value.strip()))
     except ValueError:
@@ -85,6 +100,7 @@ _IFNAME_PREFIXES: tuple[tuple[str, str], ...] = (
 _IFNAME = re.compile(r"^([A-Za-z][A-Za-z\-]*?)\s*(\d[\d/.:]*)$")
 
 
+@lru_cache(maxsize=4096)
 def canonical_ifname(value: str) -> str:
     """Expand abbreviated interface names; leave names without a known prefix alone.
 
