@@ -19,8 +19,12 @@ DatabaseUrl = Annotated[
 
 @collector_app.command()
 def serve(
-    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(min=0, max=65535, help="TCP port")] = 8080,
+    host: Annotated[
+        str | None, typer.Option(help="Address to listen on [default: ASBUILT_HOST or 127.0.0.1]")
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(min=0, max=65535, help="TCP port [default: ASBUILT_PORT or 8080]")
+    ] = None,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:

@@ -8,7 +8,6 @@ from collector.api.common import now, read_model, respond, site_from_path
 from collector.api.schemas import BaselinePublic, BaselineRequest, BaselineState
 from collector.auth import Action, authenticate, ensure
 from collector.db import queries
-from collector.db.models import Baseline
 from collector.errors import not_found
 from collector.keys import sessions_key
 
@@ -33,19 +32,10 @@ async def approve_baseline(request: web.Request) -> web.Response:
         site = await site_from_path(request, session)
         ensure(identity, Action.APPROVE_BASELINE, site.id)
         assert site.id is not None
-        if await queries.version_meta(session, site.id, body.version) is None:
+        note, approver = body.note, identity.name
+        approved = await queries.approve_baseline(session, site, body.version, approver, note, now())
+        if approved is None:
             raise not_found(f"version {body.version} of site {site.slug!r}")
-        approval = Baseline(
-            site_id=site.id,
-            version=body.version,
-            approved_by=identity.name,
-            approved_at=now(),
-            note=body.note,
-        )
-        session.add(approval)
-        site.baseline_version = body.version
-        session.add(site)
-        await session.flush()
         history = [
             BaselinePublic.model_validate(b.model_dump())
             for b in await queries.baseline_history(session, site.id)

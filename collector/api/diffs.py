@@ -23,7 +23,7 @@ async def diff_versions(request: web.Request) -> web.Response:
     async with request.app[sessions_key]() as session:
         site = await site_from_path(request, session)
         ensure(identity, Action.READ_SITE, site.id)
-        body = await _diff(request, session, site, first, second, "versions")
+        body = await stored_diff(request, session, site, first, second, "versions")
     return respond(body)
 
 
@@ -37,11 +37,11 @@ async def diff_baseline(request: web.Request) -> web.Response:
         if not site.latest_version:
             raise not_found(f"versions of site {site.slug!r}")
         version = int_param(request.query.get("version"), "version", default=site.latest_version)
-        body = await _diff(request, session, site, site.baseline_version, version, "baseline")
+        body = await stored_diff(request, session, site, site.baseline_version, version, "baseline")
     return respond(body)
 
 
-async def _diff(
+async def stored_diff(
     request: web.Request, session: AsyncSession, site: Site, first: int, second: int, against: str
 ) -> DiffResponse:
     assert site.id is not None

@@ -180,6 +180,22 @@ async def ingest_request(
     return (await session.exec(query)).first()
 
 
+async def approve_baseline(
+    session: AsyncSession, site: Site, version: int, approved_by: str, note: str | None, now: datetime
+) -> Baseline | None:
+    """Make `version` the site's documented baseline, keeping the approval in its history.
+    None when the site has no such version. Used by the API and the web UI alike."""
+    assert site.id is not None
+    if await version_meta(session, site.id, version) is None:
+        return None
+    approval = Baseline(site_id=site.id, version=version, approved_by=approved_by, approved_at=now, note=note)
+    session.add(approval)
+    site.baseline_version = version
+    session.add(site)
+    await session.flush()
+    return approval
+
+
 async def baseline_history(session: AsyncSession, site_id: int) -> list[Baseline]:
     query = select(Baseline).where(Baseline.site_id == site_id).order_by(col(Baseline.id).desc())
     return list((await session.exec(query)).all())

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from aiohttp import web
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from collector.api.diffs import _diff as api_diff  # the API's diff of two stored versions, reused as is
+from collector.api.diffs import stored_diff
 from collector.db.models import Site, SnapshotVersionBase
 from collector.diff import SiteDiff
 
@@ -30,7 +30,7 @@ class Comparison:
 async def compare(
     request: web.Request, session: AsyncSession, site: Site, old: int, new: int, against: str
 ) -> Comparison:
-    response = await api_diff(request, session, site, old, new, against)
+    response = await stored_diff(request, session, site, old, new, against)
     return Comparison(against, old, new, response.diff)
 
 

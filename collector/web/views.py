@@ -18,7 +18,7 @@ from yarl import URL
 from collector.api.common import int_param, now, site_from_path
 from collector.auth import Action, Identity, ensure, permits
 from collector.db import queries
-from collector.db.models import Baseline, Customer, Site
+from collector.db.models import Customer, Site
 from collector.errors import forbidden, not_found
 from collector.ingest import load_snapshot
 from collector.keys import sessions_key, snapshot_cache_key
@@ -294,28 +294,9 @@ async def approve_version(request: web.Request) -> web.Response:
     async with request.app[sessions_key]() as session, session.begin():
         site = await site_from_path(request, session)
         ensure(identity, Action.APPROVE_BASELINE, site.id)
-        await approve_baseline(session, site, number, identity, note)
+        if await queries.approve_baseline(session, site, number, identity.name, note, now()) is None:
+            raise not_found(f"version {number} of site {site.slug!r}")
     return redirect(request.app.router["web-version"].url_for(site=site.slug, version=str(number)))
-
-
-async def approve_baseline(
-    session: AsyncSession, site: Site, number: int, identity: Identity, note: str | None
-) -> Baseline:
-    """Record the approval and make it the site's baseline (the same rows the API's approval writes).
-
-    Mirrors collector/api/baselines.py:approve_baseline, whose logic lives inside its handler.
-    """
-    assert site.id is not None
-    if await queries.version_meta(session, site.id, number) is None:
-        raise not_found(f"version {number} of site {site.slug!r}")
-    approval = Baseline(
-        site_id=site.id, version=number, approved_by=identity.name, approved_at=now(), note=note
-    )
-    session.add(approval)
-    site.baseline_version = number
-    session.add(site)
-    await session.flush()
-    return approval
 
 
 def error_page(request: web.Request, status: int, message: str) -> web.Response:
