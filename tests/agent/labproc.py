@@ -82,7 +82,12 @@ class LabProcess:
         if not self._conn.poll(START_TIMEOUT_S):
             self.stop()
             raise RuntimeError("lab did not start in time")
-        kind, payload = self._conn.recv()
+        try:
+            kind, payload = self._conn.recv()
+        except (EOFError, OSError):
+            self.stop()
+            code = self._proc.exitcode
+            raise RuntimeError(f"lab child exited before it was ready (exit code {code})") from None
         if kind != "ready":
             self.stop()
             raise RuntimeError(f"lab failed to start: {payload}")

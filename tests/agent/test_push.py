@@ -1,7 +1,8 @@
 """Delivery to a real collector process: outages, lost answers, a killed agent, refused uploads.
 
-The collector runs as `asbuilt collector serve` in a subprocess (SQLite in a temp dir) so that it can
-really go down and come back. Nothing here is mocked: the agent talks HTTP to the real service.
+The collector runs as `asbuilt collector serve` in a subprocess (SQLite in a temp dir; see
+tests/e2e/collectorproc.py) so that it can really go down and come back. Nothing here is mocked:
+the agent talks HTTP to the real service.
 """
 
 from __future__ import annotations
@@ -9,15 +10,10 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
-import os
 import signal
-import socket
-import subprocess
 import sys
 import textwrap
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -29,16 +25,9 @@ from agent.push import Outcome, PushClient, drain
 from agent.service_cli import enrol_agent
 from agent.spool import Spool
 from drivers import schema as s
+from tests.e2e.collectorproc import CollectorProcess, HttpError, free_port
 
-ADMIN = "push-test-admin-token"
-BIN = Path(sys.executable).parent
 SITE = "depot-nord"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def snapshot(n: int, site: str = SITE) -> s.Snapshot:
@@ -56,94 +45,30 @@ def snapshot(n: int, site: str = SITE) -> s.Snapshot:
     )
 
 
-@dataclass
-class Collector:
-    data_dir: Path
-    port: int
-    proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        env = {**os.environ, "ASBUILT_ADMIN_TOKEN": ADMIN}
-        log = open(self.data_dir / "collector.log", "ab")  # noqa: SIM115 - handed to the child
-        self.proc = subprocess.Popen(
-            [
-                str(BIN / "asbuilt"),
-                "collector",
-                "serve",
-                "--port",
-                str(self.port),
-                "--data-dir",
-                str(self.data_dir),
-            ],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError((self.data_dir / "collector.log").read_text()[-2000:])
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError("collector did not start in 30 s")
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
-        self.proc = None
-
-    def enrol_code(self, site: str = SITE) -> str:
-        out = subprocess.run(
-            [str(BIN / "asbuilt"), "collector", "enrol-code", "--customer", "Meridian", "--site", site,
-             "--data-dir", str(self.data_dir)],
-            env={**os.environ, "ASBUILT_ADMIN_TOKEN": ADMIN},
-            capture_output=True, text=True, timeout=60, check=True,
-        )  # fmt: skip
-        return out.stdout.strip().splitlines()[-1]
-
-    async def versions(self, site: str = SITE) -> list[dict[str, object]]:
-        async with (
-            aiohttp.ClientSession(headers={"Authorization": f"Bearer {ADMIN}"}) as http,
-            http.get(f"{self.url}/api/v1/sites/{site}/versions") as resp,
-        ):
-            if resp.status == 404:
-                return []
-            assert resp.status == 200, await resp.text()
-            return list((await resp.json())["versions"])
-
-
 @pytest.fixture
-def collector(tmp_path: Path) -> Iterator[Collector]:
-    c = Collector(tmp_path / "collector", free_port())
-    c.data_dir.mkdir()
-    c.start()
-    try:
+def collector(tmp_path: Path) -> Iterator[CollectorProcess]:
+    with CollectorProcess(tmp_path / "collector") as c:
         yield c
-    finally:
-        c.stop()
+
+
+def stored_versions(collector: CollectorProcess, site: str = SITE) -> list[dict[str, object]]:
+    try:
+        return list(collector.get(f"/api/v1/sites/{site}/versions")["versions"])
+    except HttpError as exc:
+        if exc.status == 404:
+            return []
+        raise
 
 
 @pytest.fixture
-async def token(collector: Collector) -> str:
-    data = await enrol_agent(collector.url, collector.enrol_code(), "test-agent")
+async def token(collector: CollectorProcess) -> str:
+    data = await enrol_agent(collector.url, collector.enrol_code(SITE, customer="Meridian"), "test-agent")
     assert data["site_id"] == SITE
     return str(data["token"])
 
 
 async def test_spooled_snapshots_arrive_in_order_and_only_once(
-    collector: Collector, token: str, tmp_path: Path
+    collector: CollectorProcess, token: str, tmp_path: Path
 ):
     spool = Spool(tmp_path / "spool")
     first, second = spool.put(snapshot(1)), spool.put(snapshot(2))
@@ -154,12 +79,12 @@ async def test_spooled_snapshots_arrive_in_order_and_only_once(
         # the answer to a push was lost and the agent sends it again: harmless
         replay = await client.push(spool.put(snapshot(1)))
         assert replay.outcome is Outcome.DELIVERED
-    versions = await collector.versions()
+    versions = stored_versions(collector)
     assert sorted(v["content_hash"] for v in versions) == sorted([first.content_hash, second.content_hash])
 
 
 async def test_collector_down_during_push_then_snapshot_arrives_exactly_once(
-    collector: Collector, token: str, tmp_path: Path
+    collector: CollectorProcess, token: str, tmp_path: Path
 ):
     spool = Spool(tmp_path / "spool")
     collector.stop()
@@ -174,7 +99,7 @@ async def test_collector_down_during_push_then_snapshot_arrives_exactly_once(
         report = await drain(spool, client, attempts=3, base_delay_s=0.05)
         assert len(report.delivered) == 1 and report.remaining == 0
         assert (await drain(spool, client)).delivered == []
-    versions = await collector.versions()
+    versions = stored_versions(collector)
     assert [v["content_hash"] for v in versions] == [item.content_hash]
 
 
@@ -240,7 +165,7 @@ AGENT_PUSH = textwrap.dedent(
     "collector_saw_it", [False, True], ids=["killed-before-store", "killed-before-answer"]
 )
 async def test_agent_killed_mid_push_loses_nothing(
-    collector: Collector, token: str, tmp_path: Path, collector_saw_it: bool
+    collector: CollectorProcess, token: str, tmp_path: Path, collector_saw_it: bool
 ):
     spool_dir = tmp_path / "spool"
     item = Spool(spool_dir).put(snapshot(4))
@@ -254,17 +179,17 @@ async def test_agent_killed_mid_push_loses_nothing(
     spool = Spool(spool_dir)
     assert [i.content_hash for i in spool.pending()] == [item.content_hash], "the snapshot must survive"
     assert getattr(proxy, "upstream_status", None) == (201 if collector_saw_it else None)
-    assert len(await collector.versions()) == (1 if collector_saw_it else 0)
+    assert len(stored_versions(collector)) == (1 if collector_saw_it else 0)
 
     async with PushClient(collector.url, token) as client:  # the agent comes back and drains
         report = await drain(spool, client)
     assert len(report.delivered) == 1 and spool.depth() == 0
-    versions = await collector.versions()
+    versions = stored_versions(collector)
     assert [v["content_hash"] for v in versions] == [item.content_hash]  # exactly once
 
 
 async def test_refused_uploads_are_kept_aside_and_nothing_is_stored(
-    collector: Collector, token: str, tmp_path: Path
+    collector: CollectorProcess, token: str, tmp_path: Path
 ):
     spool = Spool(tmp_path / "spool")
     good = spool.put(snapshot(5))
@@ -281,16 +206,14 @@ async def test_refused_uploads_are_kept_aside_and_nothing_is_stored(
     assert reason.startswith("HTTP 422") and "scan" in reason  # names the missing field
     # a snapshot for another site is refused (403) for good: kept aside with the reason
     assert other_site.path.name in rejected
-    versions = await collector.versions()
+    versions = stored_versions(collector)
     assert [v["content_hash"] for v in versions] == [good.content_hash]
 
 
-async def test_revoked_token_keeps_snapshots_waiting(collector: Collector, token: str, tmp_path: Path):
-    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {ADMIN}"}) as http:
-        async with http.get(f"{collector.url}/api/v1/sites/{SITE}") as resp:
-            agents = (await resp.json())["agents"]
-        async with http.delete(f"{collector.url}/api/v1/agents/{agents[0]['agent_id']}") as resp:
-            assert resp.status in (200, 204), await resp.text()
+async def test_revoked_token_keeps_snapshots_waiting(collector: CollectorProcess, token: str, tmp_path: Path):
+    agents = collector.get(f"/api/v1/sites/{SITE}")["agents"]
+    revoked = collector.request("DELETE", f"/api/v1/agents/{agents[0]['agent_id']}")
+    assert revoked["revoked_at"] is not None
     spool = Spool(tmp_path / "spool")
     spool.put(snapshot(7))
     async with PushClient(collector.url, token) as client:
