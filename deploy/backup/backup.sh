@@ -28,28 +28,9 @@ USAGE
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-force=no
-output=""
-env_file=""
-opt_data_dir=""
-opt_database_url=""
-opt_database_url_set=no
-while (($#)); do
-    case $1 in
-        --env-file) env_file=${2:?--env-file needs a file}; shift 2 ;;
-        --data-dir) opt_data_dir=${2:?--data-dir needs a directory}; shift 2 ;;
-        --database-url) opt_database_url=${2-}; opt_database_url_set=yes; shift 2 ;;
-        --force) force=yes; shift ;;
-        -h | --help) usage; exit 0 ;;
-        -*) usage >&2; die "unknown option $1" ;;
-        *) [[ -z $output ]] || { usage >&2; die "one OUTPUT only"; }; output=$1; shift ;;
-    esac
-done
-[[ -n $output ]] || { usage >&2; die "OUTPUT is missing"; }
-[[ -n $env_file ]] && load_env_file "$env_file"
-[[ -n $opt_data_dir ]] && ASBUILT_DATA_DIR=$opt_data_dir
-[[ $opt_database_url_set == yes ]] && ASBUILT_DATABASE_URL=$opt_database_url
-DATA_DIR=${ASBUILT_DATA_DIR:-$DEFAULT_DATA_DIR}
+parse_common_args OUTPUT "$@"
+output=$TARGET
+force=$FORCE
 
 if [[ -e $output && $force != yes ]]; then
     die "$output exists; pass --force to overwrite it"

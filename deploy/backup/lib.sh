@@ -58,3 +58,28 @@ libpq_url() {
     url=${url/\&ssl=/"&sslmode="}
     echo "$url"
 }
+
+# The options both scripts take. Sets FORCE (yes/no), TARGET (the one positional argument: the
+# archive) and DATA_DIR, and exports the ASBUILT_* settings; `name` is how usage errors call TARGET.
+parse_common_args() {
+    local name=$1 env_file="" opt_data_dir="" opt_database_url="" opt_database_url_set=no
+    shift
+    FORCE=no
+    TARGET=""
+    while (($#)); do
+        case $1 in
+            --env-file) env_file=${2:?--env-file needs a file}; shift 2 ;;
+            --data-dir) opt_data_dir=${2:?--data-dir needs a directory}; shift 2 ;;
+            --database-url) opt_database_url=${2-}; opt_database_url_set=yes; shift 2 ;;
+            --force) FORCE=yes; shift ;;
+            -h | --help) usage; exit 0 ;;
+            -*) usage >&2; die "unknown option $1" ;;
+            *) [[ -z $TARGET ]] || { usage >&2; die "one $name only"; }; TARGET=$1; shift ;;
+        esac
+    done
+    [[ -n $TARGET ]] || { usage >&2; die "$name is missing"; }
+    [[ -n $env_file ]] && load_env_file "$env_file"
+    [[ -n $opt_data_dir ]] && ASBUILT_DATA_DIR=$opt_data_dir
+    [[ $opt_database_url_set == yes ]] && ASBUILT_DATABASE_URL=$opt_database_url
+    DATA_DIR=${ASBUILT_DATA_DIR:-$DEFAULT_DATA_DIR}
+}

@@ -28,29 +28,10 @@ USAGE
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-force=no
-archive=""
-env_file=""
-opt_data_dir=""
-opt_database_url=""
-opt_database_url_set=no
-while (($#)); do
-    case $1 in
-        --env-file) env_file=${2:?--env-file needs a file}; shift 2 ;;
-        --data-dir) opt_data_dir=${2:?--data-dir needs a directory}; shift 2 ;;
-        --database-url) opt_database_url=${2-}; opt_database_url_set=yes; shift 2 ;;
-        --force) force=yes; shift ;;
-        -h | --help) usage; exit 0 ;;
-        -*) usage >&2; die "unknown option $1" ;;
-        *) [[ -z $archive ]] || { usage >&2; die "one BACKUP only"; }; archive=$1; shift ;;
-    esac
-done
-[[ -n $archive ]] || { usage >&2; die "BACKUP is missing"; }
+parse_common_args BACKUP "$@"
+archive=$TARGET
+force=$FORCE
 [[ -r $archive ]] || die "cannot read $archive"
-[[ -n $env_file ]] && load_env_file "$env_file"
-[[ -n $opt_data_dir ]] && ASBUILT_DATA_DIR=$opt_data_dir
-[[ $opt_database_url_set == yes ]] && ASBUILT_DATABASE_URL=$opt_database_url
-DATA_DIR=${ASBUILT_DATA_DIR:-$DEFAULT_DATA_DIR}
 
 umask 077
 work=$(mktemp -d)
