@@ -97,20 +97,7 @@ class Collector:
                 on_done(result)
             return result
 
-        plans = list(plans)
-        tasks: dict[int, asyncio.Task[TargetResult]] = {}
-        # Prime the ONVIF pool with one device: a cold process builds its SOAP clients (parses the
-        # WSDLs) on first use, and 200 cameras doing that at once each pay for all of them, inside
-        # their call timeouts (measured: every camera timed out at 5 s on a cold 2-core agent). The
-        # wait is bounded by one call timeout, so a slow first device cannot hold the scan.
-        first = next((i for i, p in enumerate(plans) if p.onvif and not p.onvif_speculative), None)
-        if first is not None and len(plans) > 1:
-            tasks[first] = asyncio.create_task(one(plans[first]))
-            await asyncio.wait({tasks[first]}, timeout=self.config.timeout_s)
-        for i, plan in enumerate(plans):
-            if i not in tasks:
-                tasks[i] = asyncio.create_task(one(plan))
-        return list(await asyncio.gather(*(tasks[i] for i in range(len(plans)))))
+        return list(await asyncio.gather(*(one(plan) for plan in plans)))
 
     async def collect_plan(self, plan: Plan) -> TargetResult:
         """Run the plan's drivers on one host. Never raises (except cancellation)."""

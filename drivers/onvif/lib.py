@@ -18,7 +18,7 @@ _handlers_before = list(_root.handlers)
 _level_before = _root.level
 
 import onvif  # noqa: E402  - must come after the snapshot of the root logger
-from onvif.client import _WSDL_PATH, ONVIFService  # noqa: E402
+from onvif.client import _WSDL_PATH, ONVIFService, _cached_document  # noqa: E402
 from onvif.definition import SERVICES  # noqa: E402
 from onvif.exceptions import ONVIFError, ONVIFTimeoutError  # noqa: E402
 from onvif.util import is_auth_error, stringify_onvif_error  # noqa: E402
@@ -29,6 +29,8 @@ for _handler in list(_root.handlers):
 _root.setLevel(_level_before)
 
 WSDL_DIR = _WSDL_PATH
+# Parses a WSDL into the library's process-wide document cache (unlocked: see drivers/onvif/wsdl.py).
+cached_document = _cached_document
 
 __all__ = [
     "SERVICES",
@@ -36,6 +38,7 @@ __all__ = [
     "ONVIFError",
     "ONVIFService",
     "ONVIFTimeoutError",
+    "cached_document",
     "is_auth_error",
     "onvif",
     "stringify_onvif_error",

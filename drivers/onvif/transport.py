@@ -28,6 +28,7 @@ from drivers.onvif.lib import (
     is_auth_error,
     stringify_onvif_error,
 )
+from drivers.onvif.wsdl import ensure_parsed
 
 log = logging.getLogger(__name__)
 
@@ -229,9 +230,11 @@ class LiveSession:
         self, service: str, operation: str, params: dict[str, Any] | None = None, *, auth: bool = True
     ) -> Any:
         try:
+            # Building the client is local work (a WSDL parse on first use in the process) and is
+            # not the device's time: only the exchange with the device counts against the timeout.
+            client = await self._client(service)
+            method = getattr(client, operation if auth else f"authless_{operation}")
             async with asyncio.timeout(self.timeout_s):
-                client = await self._client(service)
-                method = getattr(client, operation if auth else f"authless_{operation}")
                 return await method(params)
         except Exception as exc:
             raise translate(exc, operation) from None
@@ -242,6 +245,7 @@ class LiveSession:
             xaddr = self.device_xaddr if name == DEVICE_SERVICE else self._xaddrs.get(name)
             if xaddr is None:
                 raise NotSupported(f"device does not advertise the {name} service")
+            await ensure_parsed(name)  # shared with every other session; setup() then finds it cached
             client = new_service(name, xaddr, self._user, self._password, self._dt_diff)
             try:
                 await client.setup()

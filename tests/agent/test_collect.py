@@ -102,16 +102,6 @@ async def test_a_slow_device_costs_its_own_budget_only() -> None:
     assert [r.ip for r in results] == ["10.0.0.11", "10.0.0.10", "10.0.0.12"]  # results in plan order
 
 
-async def test_priming_the_onvif_pool_waits_one_call_timeout_at_most() -> None:
-    # The first ONVIF device runs alone first (cold SOAP clients); if it is slow, the rest start
-    # after one call timeout anyway and finish before it.
-    fakes.BEHAVIOUR.delay["10.0.0.10"] = 30
-    c, _ = collector(timeout_s=0.2, device_budget_s=1.0, retries=0)
-    finished: list[str] = []
-    await c.collect_all([camera("10.0.0.10"), camera("10.0.0.11")], on_done=lambda r: finished.append(r.ip))
-    assert finished == ["10.0.0.11", "10.0.0.10"]
-
-
 async def test_switch_runs_snmp_then_the_cli_dialect_its_sys_object_id_names() -> None:
     fakes.BEHAVIOUR.sys_object_id["10.0.0.3"] = "1.3.6.1.4.1.11.2.3.7.11.181"
     plan = plan_for(
