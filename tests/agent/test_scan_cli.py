@@ -8,9 +8,9 @@ from pathlib import Path
 from rich.console import Console
 from typer.testing import CliRunner
 
-from agent.cli import app
 from agent.scan_cli import EXIT_NOTHING, EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, exit_code, render
 from agent.snapshot import SnapshotParts, build_snapshot, scan_info
+from asbuilt.cli import app
 from drivers.schema import Problem, ProblemKind, SiteRef, Snapshot, Stage
 from tests.agent.synth import SmallSite
 

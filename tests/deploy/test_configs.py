@@ -356,7 +356,7 @@ def test_dockerfile_copies_everything_the_package_build_needs(tmp_path: Path) ->
         "collector/db/migrations/env.py",
         "collector/web/templates/login.html",
         "drivers/snapshot.schema.json",
-        "agent/cli.py",
+        "asbuilt/cli.py",
     ):
         assert (built / needed).is_file(), f"{needed} is not in the image's package"
 

@@ -110,7 +110,7 @@ if sys.argv[1] == "--import":
         importlib.import_module(module)
     sys.exit(0)
 sys.argv[0] = "asbuilt"
-from agent.cli import main
+from asbuilt.cli import main
 main()
 """
 

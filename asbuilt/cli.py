@@ -25,7 +25,7 @@ def _root() -> None:
 @app.command()
 def version() -> None:
     """Print the asbuilt version."""
-    from agent import __version__
+    from asbuilt import __version__
 
     typer.echo(__version__)
 
@@ -36,7 +36,7 @@ MOUNTS: tuple[tuple[str, str, str, str], ...] = (
     ("agent.service_cli", "app", "agent", "group"),
     ("collector.cli", "collector_app", "collector", "group"),
     ("lab.cli", "lab_app", "lab", "group"),
-    ("agent.demo", "demo", "demo", "command"),
+    ("asbuilt.demo", "demo", "demo", "command"),
 )
 
 
@@ -45,7 +45,7 @@ def _mount() -> None:
         try:
             target = getattr(importlib.import_module(module_name), attribute)
         except ModuleNotFoundError as exc:
-            if exc.name and exc.name.split(".")[0] in {"agent", "collector", "drivers", "lab"}:
+            if exc.name and exc.name.split(".")[0] in {"asbuilt", "agent", "collector", "drivers", "lab"}:
                 if exc.name == module_name:
                     continue  # not written yet in this checkout
                 raise
