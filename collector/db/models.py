@@ -1,8 +1,14 @@
 """The collector's tables (SQLModel), with the Base / Table / Public split where an API shows them.
 
-Organization (tenant) → Customer → Site → SnapshotVersion (+ Baseline history). Agents enrol for
-one site with a one-time EnrolmentCode and push with their own token. Secrets (agent tokens,
-enrolment codes) are stored only as sha256 hashes. IngestRequest makes a retried push harmless.
+Organization (tenant) → Region → Customer → Site → SnapshotVersion (+ Baseline history). Agents enrol
+for one site with a one-time EnrolmentCode and push with their own token. Secrets (agent tokens,
+enrolment codes, API tokens, session and device ids, reset links) are stored only as sha256 hashes,
+passwords as argon2 hashes, TOTP seeds encrypted. IngestRequest makes a retried push harmless.
+
+People: User (one role, a scope of regions or customers, or all), UserScope (the scope's rows),
+UserSession (server-side, so logout and revocation are real), RegisteredDevice, ApiToken,
+PasswordReset, RolePolicy (what a role must have to sign in) and AuditEvent (append-only: the
+migration adds triggers that refuse UPDATE and DELETE on both databases).
 
 No relationships are declared on purpose: lazy loading does not work in async code, and every
 query here names the join it needs.
@@ -26,6 +32,17 @@ class Organization(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
+class Region(SQLModel, table=True):
+    """An area of the integrator's business: technicians and support are often scoped to one."""
+
+    __table_args__ = (UniqueConstraint("organization_id", "name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    organization_id: int = Field(foreign_key="organization.id", index=True)
+    name: str = Field(max_length=200)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
 class Customer(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("organization_id", "name"),)
 
@@ -33,6 +50,8 @@ class Customer(SQLModel, table=True):
     organization_id: int = Field(foreign_key="organization.id", index=True)
     name: str = Field(max_length=200)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    region_id: int | None = Field(default=None, foreign_key="region.id", index=True)
+    disabled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class SiteBase(SQLModel):
@@ -51,6 +70,9 @@ class Site(SiteBase, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     # Touched by every ingest as its first statement: that row lock serializes ingests per site.
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # Bumped by every edit of the site's record (a baseline approval, ...): an edit made from an
+    # older revision is refused instead of silently overwriting a colleague's.
+    revision: int = Field(default=0)
 
 
 class Agent(SQLModel, table=True):
@@ -131,3 +153,138 @@ class IngestRequest(SQLModel, table=True):
     version: int
     created: bool = Field(description="Whether this request created the version")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+# ---------------------------------------------------------------- people
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "app_user"  # "user" is reserved in PostgreSQL
+    __table_args__ = (UniqueConstraint("organization_id", "name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    organization_id: int = Field(foreign_key="organization.id", index=True)
+    name: str = Field(max_length=100, description="The sign-in name")
+    full_name: str | None = Field(default=None, max_length=200)
+    role: str = Field(max_length=20, description="admin | technician | support | customer")
+    scope: str = Field(default="all", max_length=20, description="all | regions | customers")
+    customer_id: int | None = Field(default=None, foreign_key="customer.id", index=True)
+    customer_admin: bool = Field(default=False, description="A customer's own admin: reads its audit")
+    password_hash: str | None = Field(default=None, max_length=200, description="argon2id")
+    totp_secret: str | None = Field(default=None, max_length=500, description="Encrypted TOTP seed")
+    totp_enabled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    password_changed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    disabled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_sign_in_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    revision: int = Field(default=0, description="Bumped by every edit: stale edits are refused")
+
+
+class UserScope(SQLModel, table=True):
+    """One region or one customer a user may see (the user's scope says which kind counts)."""
+
+    __tablename__ = "user_scope"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="app_user.id", index=True)
+    region_id: int | None = Field(default=None, foreign_key="region.id", index=True)
+    customer_id: int | None = Field(default=None, foreign_key="customer.id", index=True)
+
+
+class RegisteredDevice(SQLModel, table=True):
+    """A browser an admin approved for a user: pending → approved → (revoked)."""
+
+    __tablename__ = "registered_device"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="app_user.id", index=True)
+    token_hash: str = Field(max_length=64, unique=True, description="sha256 of the device cookie")
+    label: str = Field(max_length=300, description="What the browser said it is, at registration")
+    status: str = Field(default="pending", max_length=20, description="pending | approved | revoked")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    created_from: str | None = Field(default=None, max_length=100)
+    approved_by: str | None = Field(default=None, max_length=100)
+    approved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_seen_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class UserSession(SQLModel, table=True):
+    """A signed-in browser. The cookie carries only the random id; this row says whether it still counts."""
+
+    __tablename__ = "user_session"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="app_user.id", index=True)
+    token_hash: str = Field(max_length=64, unique=True, description="sha256 of the session id")
+    device_id: int | None = Field(default=None, foreign_key="registered_device.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    last_seen_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    revoked_why: str | None = Field(default=None, max_length=50)
+    client: str | None = Field(default=None, max_length=100)
+    user_agent: str | None = Field(default=None, max_length=300)
+
+
+class ApiToken(SQLModel, table=True):
+    """A personal API token: the user's own permissions, shown once, stored as a hash."""
+
+    __tablename__ = "api_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="app_user.id", index=True)
+    name: str = Field(max_length=100)
+    token_hash: str = Field(max_length=64, unique=True)
+    hint: str = Field(max_length=20, description="The token's first characters, to tell tokens apart")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    last_used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class PasswordReset(SQLModel, table=True):
+    """A one-time link an admin issued: spent on first use, expires."""
+
+    __tablename__ = "password_reset"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="app_user.id", index=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    created_by: str = Field(max_length=100)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class RolePolicy(SQLModel, table=True):
+    """What a role needs to sign in: a second factor, a registered device."""
+
+    __tablename__ = "role_policy"
+
+    role: str = Field(primary_key=True, max_length=20)
+    require_totp: bool = False
+    require_device: bool = False
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_by: str | None = Field(default=None, max_length=100)
+
+
+class AuditEventBase(SQLModel):
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    kind: str = Field(max_length=50, index=True, description="e.g. signin.failure, baseline.approve")
+    outcome: str = Field(default="ok", max_length=20, description="ok | refused | failed")
+    actor: str = Field(max_length=100, description="User name, agent name, or admin-token")
+    actor_kind: str = Field(max_length=20, description="user | agent | admin-token | anonymous")
+    actor_user_id: int | None = Field(default=None, index=True)
+    client: str | None = Field(default=None, max_length=100, description="The client address")
+    device_id: int | None = None
+    target: str | None = Field(default=None, max_length=300, description="What it was done to")
+    customer_id: int | None = Field(default=None, index=True)
+    site_id: int | None = Field(default=None, index=True)
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JsonDocument, nullable=False))
+
+
+class AuditEvent(AuditEventBase, table=True):
+    """Append-only; deliberately no foreign keys, so removing a user or customer keeps its history."""
+
+    __tablename__ = "audit_event"
+
+    id: int | None = Field(default=None, primary_key=True)
