@@ -11,9 +11,20 @@ from collector.config import CollectorConfig
 from collector.db.migrate import upgrade
 from collector.db.session import is_sqlite, make_engine, make_sessionmaker
 from collector.ingest import SnapshotCache
-from collector.keys import admin_token_key, config_key, engine_key, sessions_key, snapshot_cache_key
+from collector.keys import (
+    admin_token_key,
+    api_auth_throttle_key,
+    api_rate_key,
+    config_key,
+    engine_key,
+    secret_box_key,
+    sessions_key,
+    snapshot_cache_key,
+)
 from collector.middlewares import errors_middleware
 from collector.routes import setup_routes
+from collector.secretbox import SECRETS_KEY_FILE, SecretBox, load_or_create_key
+from collector.throttle import RateLimit, SlowDown
 from collector.web import setup_web
 
 log = logging.getLogger("asbuilt.collector")
@@ -29,6 +40,10 @@ def create_app(config: CollectorConfig) -> web.Application:
     app[config_key] = config
     app[admin_token_key] = config.resolve_admin_token()
     app[snapshot_cache_key] = SnapshotCache()
+    app[secret_box_key] = SecretBox(load_or_create_key(config.data_dir, SECRETS_KEY_FILE))
+    # Unknown bearer tokens: 10 free per client address, then a doubling wait up to 30 s.
+    app[api_auth_throttle_key] = SlowDown(free=10, base_s=1.0, max_s=30.0)
+    app[api_rate_key] = RateLimit(rate_per_s=config.api_rate_per_s, burst=config.api_burst)
     app.cleanup_ctx.append(database_context)
     setup_routes(app)
     setup_web(app)

@@ -1,83 +1,160 @@
-"""Who is calling, and may they do this? Kept apart from the views so users, roles and scopes plug in.
+"""Who may do what: the one place that decides, for a single resource and, in SQL, for a list.
 
-Today there are two kinds of identity: the administrator (one bearer token from the config) and
-agents (each with its own revocable token, bound to one site). ``permits`` is the single place
-that decides; views call ``require``.
+An ``Identity`` is a signed-in user (a role and a scope), an agent (push to its one site), or the
+break-glass admin token (an admin with scope "all", for bootstrap and scripts). ``permits`` answers
+for one resource; ``scope_clause`` is the same rule as a SQL condition, so lists are filtered by
+scope in the query, before pagination. Both read the same two tables below: ``ROLE_ACTIONS``
+(what a role may ever do) and the identity's ``Scope`` (which customers it sees).
+
+The order matters and is the same everywhere: first the role (403 before anything is looked up,
+so a refusal says nothing about what exists), then the scope, applied to the lookup itself, so a
+resource out of scope is "not found" exactly like one that does not exist.
 """
 
 from __future__ import annotations
 
-import hmac
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
-from aiohttp import web
+from sqlalchemy import ColumnElement, false, true
+from sqlmodel import col
 
-from collector.db import queries
-from collector.errors import forbidden, unauthorized
-from collector.keys import admin_token_key, sessions_key
-from collector.tokens import AGENT_TOKEN_PREFIX, secret_hash
+from collector.db.models import Customer
+from collector.errors import forbidden
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    TECHNICIAN = "technician"
+    SUPPORT = "support"
+    CUSTOMER = "customer"
 
 
 class Action(StrEnum):
+    PUBLIC = "public"  # declared on purpose: sign-in form, enrolment, the OpenAPI document
     PUSH_SNAPSHOT = "snapshot:push"
     READ_SITE = "site:read"
+    EXPORT_SITE = "site:export"
     APPROVE_BASELINE = "baseline:approve"
     MANAGE_AGENTS = "agent:manage"
+    READ_CUSTOMERS = "customer:read"
+    MANAGE_PEOPLE = "people:manage"  # users, regions, customers, role policies, password resets
+    MANAGE_DEVICES = "device:manage"
+    READ_AUDIT = "audit:read"
+    OWN_ACCOUNT = "account:own"  # one's own password, second factor, API tokens
 
 
 class IdentityKind(StrEnum):
-    ADMIN = "admin"
+    USER = "user"
     AGENT = "agent"
+    ADMIN_TOKEN = "admin-token"
+    CLI = "cli"  # the admin command line on the collector's host
+    ANONYMOUS = "anonymous"  # not signed in (yet): may only do PUBLIC things
+
+
+_EVERY_USER = frozenset({Action.READ_SITE, Action.EXPORT_SITE, Action.READ_CUSTOMERS, Action.OWN_ACCOUNT})
+ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
+    Role.ADMIN: frozenset(Action) - {Action.PUSH_SNAPSHOT},
+    Role.TECHNICIAN: _EVERY_USER | {Action.APPROVE_BASELINE, Action.MANAGE_AGENTS},
+    Role.SUPPORT: _EVERY_USER,
+    Role.CUSTOMER: _EVERY_USER,
+}
+CUSTOMER_ADMIN_ACTIONS = frozenset({Action.READ_AUDIT})  # a customer's own admin reads its audit
+
+
+class ScopeKind(StrEnum):
+    ALL = "all"
+    REGIONS = "regions"
+    CUSTOMERS = "customers"
+
+
+@dataclass(frozen=True)
+class Scope:
+    kind: ScopeKind
+    ids: frozenset[int] = frozenset()
+
+    @classmethod
+    def everything(cls) -> Scope:
+        return cls(ScopeKind.ALL)
 
 
 @dataclass(frozen=True)
 class Identity:
     kind: IdentityKind
     name: str
+    role: Role | None = None
+    scope: Scope = field(default_factory=lambda: Scope(ScopeKind.CUSTOMERS))  # default: sees nothing
+    user_id: int | None = None
+    customer_id: int | None = None  # a customer user's own customer
+    customer_admin: bool = False
     agent_id: int | None = None
     site_id: int | None = None  # the one site an agent may push to
 
+    @property
+    def actions(self) -> frozenset[Action]:
+        if self.kind is IdentityKind.AGENT or self.role is None:
+            return frozenset({Action.PUBLIC, Action.PUSH_SNAPSHOT} if self.kind is IdentityKind.AGENT else ())
+        extra = CUSTOMER_ADMIN_ACTIONS if self.role is Role.CUSTOMER and self.customer_admin else frozenset()
+        return ROLE_ACTIONS[self.role] | extra | {Action.PUBLIC}
 
-def permits(identity: Identity, action: Action, site_id: int | None = None) -> bool:
-    if identity.kind is IdentityKind.ADMIN:
+
+BREAK_GLASS = Identity(IdentityKind.ADMIN_TOKEN, "admin-token", Role.ADMIN, Scope.everything())
+ANONYMOUS = Identity(IdentityKind.ANONYMOUS, "anonymous")
+
+
+def cli_admin(operator: str) -> Identity:
+    """Whoever runs ``asbuilt collector …`` on the host can read the database anyway: an admin."""
+    return Identity(IdentityKind.CLI, f"cli:{operator}", Role.ADMIN, Scope.everything())
+
+
+@dataclass(frozen=True)
+class Resource:
+    """Where a thing lives: enough to decide scope without loading anything else."""
+
+    customer_id: int | None = None
+    region_id: int | None = None
+    site_id: int | None = None
+
+
+def permits(identity: Identity, action: Action, resource: Resource | None = None) -> bool:
+    """May ``identity`` do ``action`` (to ``resource``, when given)? The one decision."""
+    if action is Action.PUBLIC:
         return True
     if identity.kind is IdentityKind.AGENT:
-        return action is Action.PUSH_SNAPSHOT and site_id is not None and site_id == identity.site_id
-    return False
+        if action is not Action.PUSH_SNAPSHOT:
+            return False
+        return resource is None or (resource.site_id is not None and resource.site_id == identity.site_id)
+    if action not in identity.actions:
+        return False
+    return resource is None or in_scope(identity.scope, resource)
 
 
-def bearer_token(request: web.Request) -> str | None:
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return None
-    return token.strip()
+def in_scope(scope: Scope, resource: Resource) -> bool:
+    if scope.kind is ScopeKind.ALL:
+        return True
+    if scope.kind is ScopeKind.REGIONS:
+        return resource.region_id is not None and resource.region_id in scope.ids
+    return resource.customer_id is not None and resource.customer_id in scope.ids
 
 
-async def authenticate(request: web.Request) -> Identity:
-    """The caller's identity from its bearer token, or 401."""
-    token = bearer_token(request)
-    if token is None:
-        raise unauthorized()
-    if token.startswith(AGENT_TOKEN_PREFIX):
-        async with request.app[sessions_key]() as session:
-            agent = await queries.agent_by_token_hash(session, secret_hash(token))
-        if agent is None or agent.revoked_at is not None:
-            raise unauthorized("the agent token is unknown or revoked")
-        return Identity(IdentityKind.AGENT, agent.name, agent_id=agent.id, site_id=agent.site_id)
-    if hmac.compare_digest(token.encode(), request.app[admin_token_key].encode()):
-        return Identity(IdentityKind.ADMIN, "admin")
-    raise unauthorized("the bearer token is not valid")
+def scope_clause(identity: Identity, customer_id: Any = None, region_id: Any = None) -> ColumnElement[bool]:
+    """``in_scope`` as a SQL condition over a customer id and region id column (default: Customer's)."""
+    customer_column = col(Customer.id) if customer_id is None else customer_id
+    region_column = col(Customer.region_id) if region_id is None else region_id
+    scope = identity.scope
+    if identity.kind is IdentityKind.AGENT:
+        return false()
+    if scope.kind is ScopeKind.ALL:
+        return true()
+    if not scope.ids:
+        return false()
+    if scope.kind is ScopeKind.REGIONS:
+        return region_column.in_(sorted(scope.ids))
+    return customer_column.in_(sorted(scope.ids))
 
 
-def ensure(identity: Identity, action: Action, site_id: int | None = None) -> None:
-    """403 unless ``permits``; call it once the resource (and its site) is known."""
-    if not permits(identity, action, site_id):
+def ensure(identity: Identity, action: Action, resource: Resource | None = None) -> None:
+    """403 unless the role may do ``action`` at all (scope is applied to lookups, as 404)."""
+    if not permits(identity, action, resource):
         raise forbidden(f"{identity.kind.value} {identity.name!r} may not {action.value}")
-
-
-async def require(request: web.Request, action: Action, site_id: int | None = None) -> Identity:
-    identity = await authenticate(request)
-    ensure(identity, action, site_id)
-    return identity

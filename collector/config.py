@@ -7,9 +7,10 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from collector.db.session import sqlite_url
+from collector.throttle import Network, parse_networks
 
 MiB = 1024 * 1024
 ENV_PREFIX = "ASBUILT_"
@@ -34,6 +35,21 @@ class CollectorConfig(BaseModel):
         default=3, ge=1, description="Absent scans before 'missing' means removed"
     )
     migrate_on_start: bool = True
+    trusted_proxies: str = Field(
+        default="", description="Comma-separated proxy addresses/networks whose X-Forwarded-For is believed"
+    )
+    session_idle_timeout_s: int = Field(default=4 * 3600, ge=60, description="Signed out after this idle")
+    session_max_age_s: int = Field(default=12 * 3600, ge=300, description="Signed out after this, always")
+    password_reset_ttl_s: int = Field(default=24 * 3600, ge=300, description="One-time reset links expire")
+    public_url: str | None = Field(default=None, description="https://… the collector's public base URL")
+    api_rate_per_s: float = Field(default=20.0, gt=0, description="API requests per second per caller")
+    api_burst: int = Field(default=200, ge=1, description="API requests a caller may send at once")
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks_parse(cls, value: str) -> str:
+        parse_networks(value)  # a typo in the proxy list is an error at start, not a silent hole
+        return value
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> CollectorConfig:
@@ -45,6 +61,10 @@ class CollectorConfig(BaseModel):
                 values[name] = raw
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls.model_validate(values)
+
+    @property
+    def trusted_networks(self) -> tuple[Network, ...]:
+        return parse_networks(self.trusted_proxies)
 
     @property
     def db_url(self) -> str:

@@ -10,6 +10,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from collector.config import CollectorConfig
 from collector.ingest import SnapshotCache
+from collector.secretbox import SecretBox
+from collector.throttle import RateLimit, SlowDown
 
 config_key = web.AppKey("config", CollectorConfig)
 engine_key = web.AppKey("engine", AsyncEngine)
@@ -17,3 +19,6 @@ sessions_key = web.AppKey("sessions", async_sessionmaker[AsyncSession])
 admin_token_key = web.AppKey("admin_token", str)
 snapshot_cache_key = web.AppKey("snapshot_cache", SnapshotCache)
 openapi_key = web.AppKey("openapi", dict[str, Any])
+secret_box_key = web.AppKey("secret_box", SecretBox)  # TOTP seeds at rest
+api_auth_throttle_key = web.AppKey("api_auth_throttle", SlowDown)  # failed bearer tokens per client
+api_rate_key = web.AppKey("api_rate", RateLimit)  # requests per caller

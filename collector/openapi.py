@@ -37,11 +37,9 @@ def build_openapi(routes: Iterable[Route]) -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for r in routes:
         op: dict[str, Any] = {"operationId": r.name, "summary": r.summary, "parameters": _parameters(r)}
-        if r.auth != "none":
+        if r.action != "public":
             op["security"] = [{"bearer": []}]
-            op["description"] = (
-                f"Bearer token of {'an enrolled agent' if r.auth == 'agent' else 'the admin'}."
-            )
+            op["description"] = f"Needs permission `{r.action}` ({_who(r.action)}); scoped to the caller."
         if r.body is not None:
             op["requestBody"] = {
                 "required": True,
@@ -92,3 +90,13 @@ def _parameters(route: Route) -> list[dict[str, Any]]:
         for p in route.params
     ]  # fmt: skip
     return params
+
+
+def _who(action: str) -> str:
+    """Who holds a permission, from the one table in collector.auth."""
+    from collector.auth import ROLE_ACTIONS, Action
+
+    if action == Action.PUSH_SNAPSHOT:
+        return "an enrolled agent"
+    roles = [role.value for role, actions in ROLE_ACTIONS.items() if action in actions]
+    return ", ".join(roles) + (", a customer's admin" if action == Action.READ_AUDIT else "")

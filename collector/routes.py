@@ -10,20 +10,41 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 from pydantic import BaseModel
 
-from collector.api import agents, baselines, diffs, enrol, meta, sites, snapshots
+from collector.api import agents, audit, baselines, diffs, enrol, meta, people, sites, snapshots
+from collector.api.guard import guarded
 from collector.api.schemas import (
     AgentPublic,
+    AuditList,
     BaselineRequest,
     BaselineState,
+    CustomerList,
+    CustomerPublic,
+    CustomerRequest,
+    DeviceList,
+    DevicePublic,
     DiffResponse,
     EnrolRequest,
     EnrolResponse,
     IngestResponse,
+    Me,
+    RegionList,
+    RegionPublic,
+    RegionRequest,
+    ResetLink,
     SiteDetail,
     SiteList,
+    TokenCreated,
+    TokenList,
+    TokenPublic,
+    TokenRequest,
+    UserCreate,
+    UserList,
+    UserPublic,
+    UserUpdate,
     VersionList,
     VersionPublic,
 )
+from collector.auth import Action
 from collector.keys import openapi_key
 from collector.openapi import build_openapi
 from drivers.schema import Snapshot
@@ -47,7 +68,7 @@ class Route:
     handler: Handler
     name: str
     summary: str
-    auth: Literal["none", "agent", "admin"]
+    action: Action  # what the caller must be allowed to do; enforced by ``guarded`` before the view
     status: int = 200
     body: type[BaseModel] | None = None
     response: type[BaseModel] | None = None
@@ -56,47 +77,108 @@ class Route:
     errors: tuple[int, ...] = ()
 
 
+A = Action
+LIST = (Param("limit", "query", "Page size (max 500)"), Param("offset", "query", "Entries to skip"))
+AUDIT_FILTERS = (
+    Param("kind", "query", "Kind, or its prefix (signin, site.read, ...)", type="string"),
+    Param("actor", "query", "User name, agent name or admin-token", type="string"),
+    Param("customer_id", "query", "Entries about this customer"),
+    Param("site_id", "query", "Entries about this site"),
+    Param("since", "query", "ISO 8601 time, inclusive", type="string"),
+    Param("until", "query", "ISO 8601 time, exclusive", type="string"),
+    *LIST,
+)
+IF_MATCH = Param("If-Match", "header", 'The ETag ("r<revision>") the edit was made from', type="string")
 ROUTES: tuple[Route, ...] = (
     Route("POST", f"{API}/enrol", enrol.enrol, "enrol", "Trade a one-time enrolment code for an agent token",
-          "none", 201, EnrolRequest, EnrolResponse, errors=(403, 413, 422)),
+          A.PUBLIC, 201, EnrolRequest, EnrolResponse, errors=(403, 413, 422)),
     Route("POST", f"{API}/snapshots", snapshots.push_snapshot, "push-snapshot",
           "Push a snapshot of the agent's site (gzip allowed); 200 when seen again or replayed",
-          "agent", 201, Snapshot, IngestResponse,
+          A.PUSH_SNAPSHOT, 201, Snapshot, IngestResponse,
           params=(Param("Idempotency-Key", "header", "The snapshot's content hash; a retry is harmless",
                         type="string"),
                   Param("Content-Encoding", "header", "identity or gzip", type="string")),
-          errors=(400, 401, 403, 413, 415, 422, 503)),
-    Route("GET", f"{API}/sites", sites.list_sites, "sites", "All sites", "admin", response=SiteList,
-          errors=(401, 403)),
+          errors=(400, 401, 403, 413, 415, 422, 429, 503)),
+    Route("GET", f"{API}/sites", sites.list_sites, "sites", "The sites in the caller's scope", A.READ_SITE,
+          response=SiteList, errors=(401, 403, 429)),
     Route("GET", f"{API}/sites/{{site}}", sites.site_detail, "site",
-          "One site: latest version, baseline, agents", "admin", response=SiteDetail, errors=(401, 403, 404)),
+          "One site: latest version, baseline, agents (ETag: its revision)", A.READ_SITE, response=SiteDetail,
+          errors=(401, 403, 404)),
     Route("GET", f"{API}/sites/{{site}}/versions", sites.list_versions, "versions", "Versions, newest first",
-          "admin", response=VersionList,
-          params=(Param("limit", "query", "Page size (max 500)"),
-                  Param("offset", "query", "Versions to skip")),
-          errors=(401, 403, 404, 422)),
+          A.READ_SITE, response=VersionList, params=LIST, errors=(401, 403, 404, 422)),
     Route("GET", f"{API}/sites/{{site}}/versions/{{version}}", sites.version_detail, "version",
-          "One version's metadata and its diff summary", "admin", response=VersionPublic,
+          "One version's metadata and its diff summary", A.READ_SITE, response=VersionPublic,
           errors=(401, 403, 404, 422)),
     Route("GET", f"{API}/sites/{{site}}/versions/{{version}}/snapshot.json", sites.download_snapshot,
-          "version-snapshot", "Download the snapshot (canonical JSON, as an attachment)", "admin",
-          response=Snapshot, errors=(401, 403, 404, 422)),
+          "version-snapshot", "Download the snapshot (canonical JSON, as an attachment; audited)",
+          A.EXPORT_SITE, response=Snapshot, errors=(401, 403, 404, 422)),
     Route("GET", f"{API}/sites/{{site}}/diff", diffs.diff_versions, "diff", "Diff between any two versions",
-          "admin", response=DiffResponse,
+          A.READ_SITE, response=DiffResponse,
           params=(Param("from", "query", "Older version", True), Param("to", "query", "Newer version", True)),
           errors=(401, 403, 404, 422)),
     Route("GET", f"{API}/sites/{{site}}/diff/baseline", diffs.diff_baseline, "diff-baseline",
-          "Diff of a version (default: latest) against the approved baseline", "admin", response=DiffResponse,
-          params=(Param("version", "query", "Version to compare (default latest)"),),
+          "Diff of a version (default: latest) against the approved baseline", A.READ_SITE,
+          response=DiffResponse, params=(Param("version", "query", "Version to compare (default latest)"),),
           errors=(401, 403, 404, 409, 422)),
     Route("GET", f"{API}/sites/{{site}}/baseline", baselines.get_baseline, "baseline",
-          "The approved baseline and its history", "admin", response=BaselineState, errors=(401, 403, 404)),
+          "The approved baseline and its history (ETag: the site's revision)", A.READ_SITE,
+          response=BaselineState, errors=(401, 403, 404)),
     Route("POST", f"{API}/sites/{{site}}/baseline", baselines.approve_baseline, "approve-baseline",
-          "Approve a version as the documented baseline", "admin", 201, BaselineRequest, BaselineState,
-          errors=(401, 403, 404, 422)),
+          "Approve a version as the documented baseline; a stale If-Match / base_revision is refused (409)",
+          A.APPROVE_BASELINE, 201, BaselineRequest, BaselineState, params=(IF_MATCH,),
+          errors=(401, 403, 404, 409, 412, 422)),
     Route("DELETE", f"{API}/agents/{{agent_id}}", agents.revoke_agent, "revoke-agent",
-          "Revoke an agent's token", "admin", response=AgentPublic, errors=(401, 403, 404, 422)),
-    Route("GET", f"{API}/openapi.json", meta.openapi, "openapi", "This document", "none"),
+          "Revoke an agent's token", A.MANAGE_AGENTS, response=AgentPublic, errors=(401, 403, 404, 422)),
+    Route("GET", f"{API}/me", people.me, "me", "Who the token belongs to: role and scope", A.OWN_ACCOUNT,
+          response=Me, errors=(401,)),
+    Route("GET", f"{API}/regions", people.list_regions, "regions", "Regions and their customer counts",
+          A.MANAGE_PEOPLE, response=RegionList, errors=(401, 403)),
+    Route("POST", f"{API}/regions", people.create_region, "create-region", "Add a region", A.MANAGE_PEOPLE,
+          201, RegionRequest, RegionPublic, errors=(401, 403, 409, 422)),
+    Route("GET", f"{API}/customers", people.list_customers, "customers", "Customers in the caller's scope",
+          A.READ_CUSTOMERS, response=CustomerList, errors=(401, 403)),
+    Route("POST", f"{API}/customers", people.create_customer, "create-customer",
+          "Add a customer (in a region, created when new)", A.MANAGE_PEOPLE, 201, CustomerRequest,
+          CustomerPublic, errors=(401, 403, 409, 422)),
+    Route("GET", f"{API}/users", people.list_users, "users", "Every user with role and scope",
+          A.MANAGE_PEOPLE, response=UserList, errors=(401, 403)),
+    Route("POST", f"{API}/users", people.create_user, "create-user", "Add a user", A.MANAGE_PEOPLE, 201,
+          UserCreate, UserPublic, errors=(401, 403, 409, 422)),
+    Route("GET", f"{API}/users/{{user_id}}", people.get_user, "user", "One user (ETag: its revision)",
+          A.MANAGE_PEOPLE, response=UserPublic, errors=(401, 403, 404)),
+    Route("PATCH", f"{API}/users/{{user_id}}", people.update_user, "update-user",
+          "Change role, scope, name; needs the revision edited (If-Match or base_revision)", A.MANAGE_PEOPLE,
+          body=UserUpdate, response=UserPublic, params=(IF_MATCH,),
+          errors=(401, 403, 404, 409, 412, 422, 428)),
+    Route("POST", f"{API}/users/{{user_id}}/disable", people.disable_user, "disable-user",
+          "Disable a user (ends their sessions; tokens stop working)", A.MANAGE_PEOPLE, response=UserPublic,
+          errors=(401, 403, 404, 409)),
+    Route("POST", f"{API}/users/{{user_id}}/enable", people.enable_user, "enable-user", "Enable a user again",
+          A.MANAGE_PEOPLE, response=UserPublic, errors=(401, 403, 404)),
+    Route("POST", f"{API}/users/{{user_id}}/password-reset", people.reset_link, "reset-link",
+          "Issue a one-time password-reset link (shown once)", A.MANAGE_PEOPLE, 201, response=ResetLink,
+          errors=(401, 403, 404)),
+    Route("GET", f"{API}/tokens", people.list_tokens, "tokens", "The caller's personal API tokens",
+          A.OWN_ACCOUNT, response=TokenList, errors=(401, 403)),
+    Route("POST", f"{API}/tokens", people.create_token, "create-token",
+          "A new personal API token (the caller's permissions; shown once)", A.OWN_ACCOUNT, 201, TokenRequest,
+          TokenCreated, errors=(401, 403, 422)),
+    Route("DELETE", f"{API}/tokens/{{token_id}}", people.revoke_token, "revoke-token",
+          "Revoke one of the caller's tokens (admins: any)", A.OWN_ACCOUNT, response=TokenPublic,
+          errors=(401, 403, 404)),
+    Route("GET", f"{API}/devices", people.list_devices, "devices", "Registered devices, pending first",
+          A.MANAGE_DEVICES, response=DeviceList,
+          params=(Param("status", "query", "pending | approved | revoked", type="string"),),
+          errors=(401, 403, 422)),
+    Route("POST", f"{API}/devices/{{device_id}}/approve", people.approve_device, "approve-device",
+          "Approve a pending device", A.MANAGE_DEVICES, response=DevicePublic, errors=(401, 403, 404)),
+    Route("POST", f"{API}/devices/{{device_id}}/revoke", people.revoke_device, "revoke-device",
+          "Revoke a device (its sessions end at once)", A.MANAGE_DEVICES, response=DevicePublic,
+          errors=(401, 403, 404)),
+    Route("GET", f"{API}/audit", audit.list_audit, "audit",
+          "The audit log, newest first (admins: all; a customer's admin: entries about its customer)",
+          A.READ_AUDIT, response=AuditList, params=AUDIT_FILTERS, errors=(401, 403, 422)),
+    Route("GET", f"{API}/openapi.json", meta.openapi, "openapi", "This document", A.PUBLIC),
 )  # fmt: skip
 
 
@@ -108,5 +190,5 @@ def openapi_document() -> dict[str, Any]:
 
 def setup_routes(app: web.Application) -> None:
     for route in ROUTES:
-        app.router.add_route(route.method, route.path, route.handler, name=route.name)
+        app.router.add_route(route.method, route.path, guarded(route.action, route.handler), name=route.name)
     app[openapi_key] = openapi_document()

@@ -4,27 +4,17 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from collector.api.common import int_param, now, respond
+from collector.api.common import int_param, respond
+from collector.api.guard import ctx_of
 from collector.api.schemas import AgentPublic
-from collector.auth import Action, authenticate, ensure
-from collector.db.models import Agent, Site
-from collector.errors import not_found
 from collector.keys import sessions_key
+from collector.services import sites as site_service
 
 
 async def revoke_agent(request: web.Request) -> web.Response:
     agent_id = int_param(request.match_info["agent_id"], "agent_id")
-    identity = await authenticate(request)
-    async with request.app[sessions_key]() as session, session.begin():
-        agent = await session.get(Agent, agent_id)
-        if agent is None:
-            raise not_found(f"agent {agent_id}")
-        ensure(identity, Action.MANAGE_AGENTS, agent.site_id)
-        if agent.revoked_at is None:  # revoking twice keeps the first time
-            agent.revoked_at = now()
-            session.add(agent)
-        site = await session.get(Site, agent.site_id)
-        assert site is not None
+    async with request.app[sessions_key]() as db, db.begin():
+        agent, site = await site_service.revoke_agent(db, ctx_of(request), agent_id)
     return respond(
         AgentPublic(
             agent_id=agent_id,

@@ -1,43 +1,64 @@
-"""The approved baseline of a site: read it with its history, approve a version."""
+"""The approved baseline of a site: read it with its history, approve a version (If-Match aware)."""
 
 from __future__ import annotations
 
-from aiohttp import web
+import re
 
-from collector.api.common import now, read_model, respond, site_from_path
+from aiohttp import web
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from collector.api.common import read_model, respond
+from collector.api.guard import ctx_of
 from collector.api.schemas import BaselinePublic, BaselineRequest, BaselineState
-from collector.auth import Action, authenticate, ensure
 from collector.db import queries
-from collector.errors import not_found
+from collector.db.models import Site
+from collector.errors import ApiError
 from collector.keys import sessions_key
+from collector.services import sites as site_service
+
+_ETAG = re.compile(r'^\s*(?:W/)?"r(\d{1,12})"\s*$')
+
+
+def if_match_revision(request: web.Request) -> int | None:
+    """The site revision an If-Match header names ("r3"), None when absent; 412 when unreadable."""
+    value = request.headers.get("If-Match")
+    if value is None:
+        return None
+    match = _ETAG.match(value)
+    if match is None:
+        raise ApiError(412, "precondition_failed", 'If-Match must be an ETag of this API, like "r3"',
+                       field="If-Match")  # fmt: skip
+    return int(match.group(1))
+
+
+async def _state(db: AsyncSession, site: Site) -> BaselineState:
+    assert site.id is not None
+    history = [
+        BaselinePublic.model_validate(b.model_dump()) for b in await queries.baseline_history(db, site.id)
+    ]
+    return BaselineState(site_id=site.slug, current=history[0] if history else None, history=history)
 
 
 async def get_baseline(request: web.Request) -> web.Response:
-    identity = await authenticate(request)
-    async with request.app[sessions_key]() as session:
-        site = await site_from_path(request, session)
-        ensure(identity, Action.READ_SITE, site.id)
-        assert site.id is not None
-        history = [
-            BaselinePublic.model_validate(b.model_dump())
-            for b in await queries.baseline_history(session, site.id)
-        ]
-    return respond(BaselineState(site_id=site.slug, current=history[0] if history else None, history=history))
+    async with request.app[sessions_key]() as db, db.begin():
+        site, _ = await site_service.find_site(
+            db, ctx_of(request), request.match_info["site"], view="api:baseline"
+        )
+        state = await _state(db, site)
+    response = respond(state)
+    response.headers["ETag"] = site_service.site_etag(site)
+    return response
 
 
 async def approve_baseline(request: web.Request) -> web.Response:
     body = await read_model(request, BaselineRequest)
-    identity = await authenticate(request)
-    async with request.app[sessions_key]() as session, session.begin():
-        site = await site_from_path(request, session)
-        ensure(identity, Action.APPROVE_BASELINE, site.id)
-        assert site.id is not None
-        note, approver = body.note, identity.name
-        approved = await queries.approve_baseline(session, site, body.version, approver, note, now())
-        if approved is None:
-            raise not_found(f"version {body.version} of site {site.slug!r}")
-        history = [
-            BaselinePublic.model_validate(b.model_dump())
-            for b in await queries.baseline_history(session, site.id)
-        ]
-    return respond(BaselineState(site_id=site.slug, current=history[0], history=history), status=201)
+    base = if_match_revision(request)
+    base = body.base_revision if base is None else base
+    async with request.app[sessions_key]() as db, db.begin():
+        site, _ = await site_service.approve_baseline(
+            db, ctx_of(request), request.match_info["site"], body.version, body.note, base_revision=base
+        )
+        state = await _state(db, site)
+    response = respond(state, status=201)
+    response.headers["ETag"] = site_service.site_etag(site)
+    return response

@@ -94,6 +94,11 @@ class VersionList(BaseModel):
 class BaselineRequest(Body):
     version: int = Field(ge=1, description="The version to approve as the documented state")
     note: str | None = Field(default=None, max_length=4000)
+    base_revision: int | None = Field(
+        default=None,
+        ge=0,
+        description="The site revision this approval was made from (or If-Match); stale: 409",
+    )
 
 
 class BaselineState(BaseModel):
@@ -129,3 +134,149 @@ class ErrorDetail(BaseModel):
 class ErrorBody(BaseModel):
     error: ErrorDetail
     request_id: str
+
+
+# ---------------------------------------------------------------- people
+
+
+class Me(BaseModel):
+    name: str
+    kind: str = Field(description="user | agent | admin-token")
+    role: str | None
+    scope: str = Field(description="all | regions | customers")
+    scope_ids: list[int]
+    customer_admin: bool
+
+
+class RegionPublic(BaseModel):
+    name: str
+    customers: int
+
+
+class RegionList(BaseModel):
+    regions: list[RegionPublic]
+
+
+class RegionRequest(Body):
+    name: str = Field(min_length=1, max_length=100)
+
+
+class CustomerPublic(BaseModel):
+    id: int
+    name: str
+    region: str | None
+    sites: int
+    disabled: bool
+
+
+class CustomerList(BaseModel):
+    customers: list[CustomerPublic]
+
+
+class CustomerRequest(Body):
+    name: str = Field(min_length=1, max_length=200)
+    region: str | None = Field(default=None, max_length=100)
+
+
+class UserPublic(BaseModel):
+    id: int
+    name: str
+    full_name: str | None
+    role: str
+    scope: str
+    regions: list[str]
+    customers: list[str]
+    customer: str | None = Field(description="A customer user's own customer")
+    customer_admin: bool
+    totp: bool
+    disabled: bool
+    revision: int = Field(description="Send it back (If-Match or base_revision) when editing")
+    created_at: datetime
+    last_sign_in_at: datetime | None
+
+
+class UserList(BaseModel):
+    users: list[UserPublic]
+
+
+class UserCreate(Body):
+    name: str = Field(min_length=1, max_length=100)
+    role: str = Field(description="admin | technician | support | customer")
+    regions: list[str] = Field(default_factory=list, max_length=100)
+    customers: list[str] = Field(default_factory=list, max_length=1000)
+    password: str | None = Field(default=None, max_length=1000, description="Else: issue a reset link")
+    full_name: str | None = Field(default=None, max_length=200)
+    customer_admin: bool = False
+
+
+class UserUpdate(Body):
+    role: str
+    regions: list[str] = Field(default_factory=list, max_length=100)
+    customers: list[str] = Field(default_factory=list, max_length=1000)
+    full_name: str | None = Field(default=None, max_length=200)
+    customer_admin: bool = False
+    base_revision: int | None = Field(default=None, description="The revision edited (or If-Match)")
+
+
+class ResetLink(BaseModel):
+    user: str
+    path: str = Field(description="/reset/<one-time secret>; shown once")
+    url: str | None = Field(description="With the configured public URL")
+    expires_at: datetime
+
+
+class TokenPublic(BaseModel):
+    id: int
+    name: str
+    hint: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class TokenList(BaseModel):
+    tokens: list[TokenPublic]
+
+
+class TokenRequest(Body):
+    name: str = Field(min_length=1, max_length=100)
+
+
+class TokenCreated(TokenPublic):
+    token: str = Field(description="The bearer token; shown only now")
+
+
+class DevicePublic(BaseModel):
+    id: int
+    user: str
+    label: str
+    status: str
+    created_at: datetime
+    created_from: str | None
+    approved_by: str | None
+    approved_at: datetime | None
+    last_seen_at: datetime | None
+
+
+class DeviceList(BaseModel):
+    devices: list[DevicePublic]
+
+
+class AuditPublic(BaseModel):
+    id: int
+    at: datetime
+    kind: str
+    outcome: str
+    actor: str
+    actor_kind: str
+    client: str | None
+    device_id: int | None
+    target: str | None
+    customer_id: int | None
+    site_id: int | None
+    detail: dict[str, Any]
+
+
+class AuditList(BaseModel):
+    total: int
+    entries: list[AuditPublic]

@@ -1,11 +1,11 @@
-"""Sites and their versions: list, detail, version metadata, snapshot download."""
+"""Sites and their versions: list, detail, version metadata, snapshot download (via services.sites)."""
 
 from __future__ import annotations
 
 from aiohttp import web
-from sqlmodel import col, select
 
-from collector.api.common import int_param, respond, site_from_path
+from collector.api.common import int_param, respond
+from collector.api.guard import ctx_of
 from collector.api.schemas import (
     AgentPublic,
     BaselinePublic,
@@ -15,11 +15,11 @@ from collector.api.schemas import (
     VersionList,
     VersionPublic,
 )
-from collector.auth import Action, authenticate, ensure
 from collector.db import queries
-from collector.db.models import Agent, Customer, Site
+from collector.db.models import Customer, Site
 from collector.errors import not_found
 from collector.keys import sessions_key
+from collector.services import sites as site_service
 from drivers.schema import canonical_dumps
 
 MAX_PAGE = 500
@@ -36,31 +36,19 @@ def site_public(site: Site, customer: Customer) -> SitePublic:
 
 
 async def list_sites(request: web.Request) -> web.Response:
-    ensure(await authenticate(request), Action.READ_SITE)
-    async with request.app[sessions_key]() as session:
-        org_id = await queries.default_organization_id(session)
-        rows = [] if org_id is None else await queries.sites_with_customers(session, org_id)
+    async with request.app[sessions_key]() as db:
+        rows = await site_service.list_sites(db, ctx_of(request))
     return respond(SiteList(sites=[site_public(s, c) for s, c in rows]))
 
 
 async def site_detail(request: web.Request) -> web.Response:
-    identity = await authenticate(request)
-    async with request.app[sessions_key]() as session:
-        site = await site_from_path(request, session)
-        ensure(identity, Action.READ_SITE, site.id)
-        customer = await session.get(Customer, site.customer_id)
-        assert customer is not None and site.id is not None
-        latest = (
-            await queries.version_meta(session, site.id, site.latest_version) if site.latest_version else None
-        )
-        history = await queries.baseline_history(session, site.id)
-        agents = (
-            await session.exec(select(Agent).where(Agent.site_id == site.id).order_by(col(Agent.id)))
-        ).all()
+    async with request.app[sessions_key]() as db, db.begin():
+        rec = await site_service.site_record(db, ctx_of(request), request.match_info["site"], view="api:site")
+    site = rec.site
     detail = SiteDetail(
-        **site_public(site, customer).model_dump(),
-        latest=VersionPublic.model_validate(latest.model_dump()) if latest else None,
-        baseline=BaselinePublic.model_validate(history[0].model_dump()) if history else None,
+        **site_public(site, rec.customer).model_dump(),
+        latest=VersionPublic.model_validate(rec.latest.model_dump()) if rec.latest else None,
+        baseline=BaselinePublic.model_validate(rec.history[0].model_dump()) if rec.history else None,
         agents=[
             AgentPublic(
                 agent_id=a.id or 0,
@@ -70,21 +58,23 @@ async def site_detail(request: web.Request) -> web.Response:
                 revoked_at=a.revoked_at,
                 last_seen_at=a.last_seen_at,
             )
-            for a in agents
+            for a in rec.agents
         ],
     )
-    return respond(detail)
+    response = respond(detail)
+    response.headers["ETag"] = site_service.site_etag(site)
+    return response
 
 
 async def list_versions(request: web.Request) -> web.Response:
     limit = min(int_param(request.query.get("limit"), "limit", default=100), MAX_PAGE)
     offset = int_param(request.query.get("offset"), "offset", default=0, minimum=0)
-    identity = await authenticate(request)
-    async with request.app[sessions_key]() as session:
-        site = await site_from_path(request, session)
-        ensure(identity, Action.READ_SITE, site.id)
+    async with request.app[sessions_key]() as db, db.begin():
+        site, _ = await site_service.find_site(
+            db, ctx_of(request), request.match_info["site"], view="api:versions"
+        )
         assert site.id is not None
-        versions = await queries.list_versions(session, site.id, limit=limit, offset=offset)
+        versions = await queries.list_versions(db, site.id, limit=limit, offset=offset)
     return respond(
         VersionList(
             site_id=site.slug, versions=[VersionPublic.model_validate(v.model_dump()) for v in versions]
@@ -94,29 +84,30 @@ async def list_versions(request: web.Request) -> web.Response:
 
 async def version_detail(request: web.Request) -> web.Response:
     number = int_param(request.match_info["version"], "version")
-    identity = await authenticate(request)
-    async with request.app[sessions_key]() as session:
-        site = await site_from_path(request, session)
-        ensure(identity, Action.READ_SITE, site.id)
+    async with request.app[sessions_key]() as db, db.begin():
+        site, _ = await site_service.find_site(
+            db, ctx_of(request), request.match_info["site"], view="api:version"
+        )
         assert site.id is not None
-        meta = await queries.version_meta(session, site.id, number)
+        meta = await queries.version_meta(db, site.id, number)
     if meta is None:
         raise not_found(f"version {number} of site {site.slug!r}")
     return respond(VersionPublic.model_validate(meta.model_dump()))
 
 
-async def download_snapshot(request: web.Request) -> web.Response:
-    number = int_param(request.match_info["version"], "version")
-    identity = await authenticate(request)
-    async with request.app[sessions_key]() as session:
-        site = await site_from_path(request, session)
-        ensure(identity, Action.READ_SITE, site.id)
-        assert site.id is not None
-        document = await queries.version_document(session, site.id, number)
-    if document is None:
-        raise not_found(f"version {number} of site {site.slug!r}")
+def snapshot_download(slug: str, number: int, document: dict[str, object]) -> web.Response:
+    """The canonical JSON as an attachment (the API and the pages send the same bytes)."""
     return web.Response(
         text=canonical_dumps(document),
         content_type="application/json",
-        headers={"Content-Disposition": f'attachment; filename="{site.slug}-v{number}.json"'},
+        headers={"Content-Disposition": f'attachment; filename="{slug}-v{number}.json"'},
     )
+
+
+async def download_snapshot(request: web.Request) -> web.Response:
+    number = int_param(request.match_info["version"], "version")
+    async with request.app[sessions_key]() as db, db.begin():
+        site, document = await site_service.snapshot_document(
+            db, ctx_of(request), request.match_info["site"], number, via="api"
+        )
+    return snapshot_download(site.slug, number, document)

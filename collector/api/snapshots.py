@@ -8,11 +8,13 @@ from aiohttp import web
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from collector.api.common import now, respond
-from collector.auth import Action, Identity, authenticate, permits
+from collector.api.guard import IDENTITY, ctx_of
+from collector.auth import Action, Identity, Resource, permits
 from collector.db import queries
 from collector.errors import ApiError, forbidden
 from collector.ingest import IngestResult, body_hash, decode_body, ingest, parse_snapshot, too_large
 from collector.keys import config_key, sessions_key, snapshot_cache_key
+from collector.services import audit
 from drivers.schema import Snapshot
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -34,7 +36,7 @@ async def read_bounded(request: web.Request, limit: int) -> bytes:
 
 
 async def push_snapshot(request: web.Request) -> web.Response:
-    identity = await authenticate(request)
+    identity = request[IDENTITY]
     config = request.app[config_key]
     key = request.headers.get(IDEMPOTENCY_HEADER, "").strip() or None
     if key is not None and len(key) > _MAX_KEY_LENGTH:
@@ -80,11 +82,13 @@ async def _store(
     assert identity.site_id is not None
     async with request.app[sessions_key]() as session, session.begin():
         site = await queries.get_site(session, identity.site_id)
-        if snapshot.site.site_id != site.slug or not permits(identity, Action.PUSH_SNAPSHOT, site.id):
+        if snapshot.site.site_id != site.slug or not permits(
+            identity, Action.PUSH_SNAPSHOT, Resource(customer_id=site.customer_id, site_id=site.id)
+        ):
             raise forbidden(
                 f"this agent is enrolled for site {site.slug!r} and may not push to {snapshot.site.site_id!r}"
             )
-        return await ingest(
+        result = await ingest(
             session,
             site_id=identity.site_id,
             agent_id=identity.agent_id,
@@ -95,3 +99,9 @@ async def _store(
             removed_after=config.removed_after_scans,
             cache=request.app[snapshot_cache_key],
         )
+        if result.created:  # a new version is a write to the customer's record
+            await audit.record(
+                session, ctx_of(request), audit.Kind.SNAPSHOT_PUSH, target=f"site {site.slug}",
+                customer_id=site.customer_id, site_id=site.id, detail={"version": result.version},
+            )  # fmt: skip
+        return result

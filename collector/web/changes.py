@@ -1,4 +1,4 @@
-"""Which changes a page shows, computed by the collector's own diff (collector.api.diffs, collector.diff).
+"""Which changes a page shows, computed by the collector's own diff (collector.services.diffs).
 
 A version's stored summary was computed when it arrived, against the baseline of that moment (or
 the previous version). Pages compare against the baseline approved *now*, so they use the stored
@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from aiohttp import web
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from collector.api.diffs import stored_diff
 from collector.db.models import Site, SnapshotVersionBase
 from collector.diff import SiteDiff
+from collector.keys import config_key, snapshot_cache_key
+from collector.services.diffs import stored_diff
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,10 @@ class Comparison:
 async def compare(
     request: web.Request, session: AsyncSession, site: Site, old: int, new: int, against: str
 ) -> Comparison:
-    response = await stored_diff(request, session, site, old, new, against)
+    app = request.app
+    response = await stored_diff(
+        session, app[snapshot_cache_key], app[config_key].removed_after_scans, site, old, new, against
+    )
     return Comparison(against, old, new, response.diff)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import String, and_, cast, or_
+from sqlalchemy import ColumnElement, String, and_, cast, or_
 from sqlalchemy.orm import defer
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -44,9 +44,16 @@ def search_pattern(term: str) -> str:
 
 
 async def site_overview(
-    session: AsyncSession, organization_id: int, *, term: str = "", limit: int = 200, offset: int = 0
+    session: AsyncSession,
+    organization_id: int,
+    visible: ColumnElement[bool],
+    *,
+    term: str = "",
+    limit: int = 200,
+    offset: int = 0,
 ) -> list[SiteOverview]:
-    """Sites with their customer and latest version, by customer then site; optionally searched."""
+    """Sites with their customer and latest version, by customer then site; optionally searched.
+    ``visible`` is the caller's scope (collector.auth.scope_clause), applied before LIMIT/OFFSET."""
     latest_join = and_(
         col(SnapshotVersion.site_id) == col(Site.id), col(SnapshotVersion.version) == col(Site.latest_version)
     )
@@ -55,7 +62,7 @@ async def site_overview(
         .join(Customer, col(Customer.id) == col(Site.customer_id))
         .outerjoin(SnapshotVersion, latest_join)
         .options(defer(SnapshotVersion.snapshot, raiseload=True))  # type: ignore[arg-type]
-        .where(Site.organization_id == organization_id)
+        .where(Site.organization_id == organization_id, visible)
         .order_by(col(Customer.name), col(Site.slug))
     )
     if not term.strip():

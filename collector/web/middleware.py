@@ -1,4 +1,4 @@
-"""What every page response gets: security headers, HTML error pages, the new-session cookie.
+"""What every page response gets: security headers and HTML error pages.
 
 API paths (/api/...) are left to the collector's own JSON error middleware.
 """
@@ -11,18 +11,17 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from collector.errors import ApiError
-from collector.web.session import persist_new_session
-from collector.web.views import error_page
+from collector.web.render import error_page
 
 log = logging.getLogger("asbuilt.collector.web")
 
 API_PREFIX = "/api/"
 STATIC_PREFIX = "/static/"
 
-# No inline script or style anywhere: the pages use one stylesheet and no JavaScript at all.
+# No inline script or style anywhere: one stylesheet and one vendored script (htmx), both from here.
 CONTENT_SECURITY_POLICY = (
-    "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
-    "frame-ancestors 'none'; base-uri 'none'"
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
 PAGE_HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
@@ -41,18 +40,19 @@ async def pages_middleware(request: web.Request, handler: Handler) -> web.Stream
     if not is_page(request):
         return await handler(request)
     try:
-        response = await handler(request)
+        return await handler(request)
     except ApiError as exc:
-        response = error_page(request, exc.status, exc.message)
+        response = await error_page(request, exc.status, exc.message)
+        if "Retry-After" in exc.headers:
+            response.headers["Retry-After"] = exc.headers["Retry-After"]
+        return response
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        response = error_page(request, exc.status, exc.reason)
+        return await error_page(request, exc.status, exc.reason)
     except Exception:
         log.exception("unhandled error in %s %s", request.method, request.path)
-        response = error_page(request, 500, "Internal error; the details are in the collector's log.")
-    persist_new_session(request, response)
-    return response
+        return await error_page(request, 500, "Internal error; the details are in the collector's log.")
 
 
 async def add_security_headers(request: web.Request, response: web.StreamResponse) -> None:

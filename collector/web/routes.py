@@ -1,7 +1,12 @@
-"""The pages' URL table and ``setup_web``, the one call create_app makes to mount them."""
+"""The pages' URL table and ``setup_web``, the one call create_app makes to mount them.
+
+Every page declares the action it needs (collector.auth.Action); ``page`` enforces it before the
+handler runs. The isolation tests walk this table: a page without a declaration fails them.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp_jinja2
@@ -9,34 +14,79 @@ import jinja2
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from collector.auth import Action
 from collector.keys import config_key
-from collector.web import views
+from collector.secretbox import SESSION_KEY_FILE, load_or_create_key
+from collector.throttle import SlowDown
 from collector.web.filters import FILTERS
+from collector.web.guard import login_account_throttle_key, login_client_throttle_key, page
 from collector.web.middleware import add_security_headers, pages_middleware
-from collector.web.session import LoginThrottle, load_or_create_key, login_throttle_key, session_key_key
+from collector.web.pages import account, admin, sites
+from collector.web.render import jinja_key
+from collector.web.session import session_layer
 
 HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
 
-PAGES: tuple[tuple[str, str, Handler, str], ...] = (
-    ("GET", "/", views.sites_page, "web-sites"),
-    ("GET", "/login", views.login_form, "web-login"),
-    ("POST", "/login", views.login_submit, "web-login-submit"),
-    ("POST", "/logout", views.logout, "web-logout"),
-    ("GET", "/sites/{site}", views.site_page, "web-site"),
-    ("GET", "/sites/{site}/versions", views.versions_page, "web-versions"),
-    ("GET", "/sites/{site}/versions/{version}", views.version_page, "web-version"),
-    ("GET", "/sites/{site}/versions/{version}/snapshot.json", views.download_snapshot, "web-snapshot"),
-    ("POST", "/sites/{site}/versions/{version}/approve", views.approve_version, "web-approve"),
-    ("GET", "/sites/{site}/diff", views.diff_page, "web-diff"),
-)
+
+@dataclass(frozen=True)
+class Page:
+    method: str
+    path: str
+    handler: Handler
+    name: str
+    action: Action
+
+
+A = Action
+PAGES: tuple[Page, ...] = (
+    Page("GET", "/", sites.sites_page, "web-sites", A.READ_SITE),
+    Page("GET", "/login", account.login_form, "web-login", A.PUBLIC),
+    Page("POST", "/login", account.login_submit, "web-login-submit", A.PUBLIC),
+    Page("GET", "/login/totp", account.login_totp_form, "web-login-totp", A.PUBLIC),
+    Page("POST", "/login/totp", account.login_totp_submit, "web-login-totp-submit", A.PUBLIC),
+    Page("POST", "/logout", account.logout, "web-logout", A.PUBLIC),
+    Page("GET", "/reset/{token}", account.reset_form, "web-reset", A.PUBLIC),
+    Page("POST", "/reset/{token}", account.reset_submit, "web-reset-submit", A.PUBLIC),
+    # The set-up page serves a signed-in user and one half-way through a sign-in that requires it.
+    Page("GET", "/account/totp", account.totp_form, "web-totp", A.PUBLIC),
+    Page("POST", "/account/totp", account.totp_submit, "web-totp-submit", A.PUBLIC),
+    Page("GET", "/account", account.account_page, "web-account", A.OWN_ACCOUNT),
+    Page("GET", "/account/password", account.password_form, "web-password", A.OWN_ACCOUNT),
+    Page("POST", "/account/password", account.password_submit, "web-password-submit", A.OWN_ACCOUNT),
+    Page("POST", "/account/tokens", account.token_create, "web-token-create", A.OWN_ACCOUNT),
+    Page("POST", "/account/tokens/{token_id}/revoke", account.token_revoke, "web-token-revoke",
+         A.OWN_ACCOUNT),
+    Page("GET", "/sites/{site}", sites.site_page, "web-site", A.READ_SITE),
+    Page("GET", "/sites/{site}/versions", sites.versions_page, "web-versions", A.READ_SITE),
+    Page("GET", "/sites/{site}/versions/{version}", sites.version_page, "web-version", A.READ_SITE),
+    Page("GET", "/sites/{site}/versions/{version}/snapshot.json", sites.download_snapshot, "web-snapshot",
+         A.EXPORT_SITE),
+    Page("POST", "/sites/{site}/versions/{version}/approve", sites.approve_version, "web-approve",
+         A.APPROVE_BASELINE),
+    Page("GET", "/sites/{site}/diff", sites.diff_page, "web-diff", A.READ_SITE),
+    Page("GET", "/customers", admin.customers_page, "web-customers", A.READ_CUSTOMERS),
+    Page("POST", "/customers", admin.customer_submit, "web-customer-submit", A.MANAGE_PEOPLE),
+    Page("GET", "/admin/users", admin.users_page, "web-users", A.MANAGE_PEOPLE),
+    Page("POST", "/admin/users", admin.user_create, "web-user-create", A.MANAGE_PEOPLE),
+    Page("GET", "/admin/users/{user_id}", admin.user_page, "web-user", A.MANAGE_PEOPLE),
+    Page("POST", "/admin/users/{user_id}", admin.user_update, "web-user-update", A.MANAGE_PEOPLE),
+    Page("POST", "/admin/users/{user_id}/action", admin.user_action, "web-user-action", A.MANAGE_PEOPLE),
+    Page("GET", "/admin/regions", admin.regions_page, "web-regions", A.MANAGE_PEOPLE),
+    Page("POST", "/admin/regions", admin.region_submit, "web-region-submit", A.MANAGE_PEOPLE),
+    Page("POST", "/admin/policy", admin.policy_submit, "web-policy-submit", A.MANAGE_PEOPLE),
+    Page("GET", "/admin/devices", admin.devices_page, "web-devices", A.MANAGE_DEVICES),
+    Page("POST", "/admin/devices/{device_id}", admin.device_submit, "web-device-submit", A.MANAGE_DEVICES),
+    Page("GET", "/audit", admin.audit_page, "web-audit", A.READ_AUDIT),
+)  # fmt: skip
 
 
 def setup_web(app: web.Application) -> None:
     """Mount the pages on the collector app (call before the app starts)."""
+    config = app[config_key]
     env = aiohttp_jinja2.setup(
         app,
-        app_key=views.jinja_key,
+        app_key=jinja_key,
         loader=jinja2.FileSystemLoader(HERE / "templates"),
         autoescape=True,  # every value escaped, whatever its source
         undefined=jinja2.StrictUndefined,  # a typo in a template fails the tests instead of printing ''
@@ -44,10 +94,14 @@ def setup_web(app: web.Application) -> None:
         lstrip_blocks=True,
     )
     env.filters.update(FILTERS)
-    app[session_key_key] = load_or_create_key(app[config_key].data_dir)
-    app[login_throttle_key] = LoginThrottle()
-    for method, path, handler, name in PAGES:
-        app.router.add_route(method, path, handler, name=name)
+    app[login_account_throttle_key] = SlowDown(free=5, base_s=1.0, max_s=30.0)
+    app[login_client_throttle_key] = SlowDown(free=20, base_s=1.0, max_s=30.0)
+    for p in PAGES:
+        app.router.add_route(p.method, p.path, page(p.action, p.handler), name=p.name)
     app.router.add_static("/static/", STATIC_DIR, name="web-static", append_version=True)
+    # Session cookies before the HTML error pages, so an error page still carries its CSRF token.
+    app.middlewares.append(
+        session_layer(load_or_create_key(config.data_dir, SESSION_KEY_FILE), config.session_max_age_s)
+    )
     app.middlewares.append(pages_middleware)
     app.on_response_prepare.append(add_security_headers)

@@ -10,6 +10,7 @@ import asyncio
 import gzip
 import json
 import os
+import re
 import secrets
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -22,9 +23,12 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from collector.app import create_app
+from collector.auth import cli_admin
 from collector.config import CollectorConfig
 from collector.enrolment import issue_code
 from collector.keys import sessions_key
+from collector.services import people
+from collector.services.context import Ctx
 from drivers.schema import Snapshot
 
 ADMIN_TOKEN = "test-admin-token-" + secrets.token_hex(8)
@@ -153,3 +157,53 @@ async def api(config: CollectorConfig) -> AsyncIterator[Api]:
 
 def dumps(data: Any) -> bytes:
     return json.dumps(data).encode()
+
+
+# ---------------------------------------------------------------- people
+
+PASSWORD = "correct horse battery staple"
+CSRF_FIELD = re.compile(r'name="csrf" value="([^"]*)"')
+
+
+def unique_name(prefix: str) -> str:
+    """Tests share one PostgreSQL database: user, region and customer names are unique per test."""
+    return f"{prefix}-{secrets.token_hex(4)}"
+
+
+async def add_user(
+    app: Any,
+    role: str,
+    *,
+    name: str | None = None,
+    regions: tuple[str, ...] = (),
+    customers: tuple[str, ...] = (),
+    password: str | None = PASSWORD,
+    customer_admin: bool = False,
+) -> str:
+    """A user made the way the CLI makes one (collector.services.people); returns the name."""
+    name = name or unique_name(role)
+    async with app[sessions_key]() as db, db.begin():
+        scope = people.ScopeRequest(people.parse_role(role), regions, customers)
+        await people.create_user(
+            db, Ctx(cli_admin("test")), name, scope, password=password, customer_admin=customer_admin
+        )
+    return name
+
+
+async def sign_in(client: TestClient, name: str, password: str = PASSWORD, *, expect: int = 303) -> str:
+    """Sign in through the form; returns the new session's CSRF token (empty when refused)."""
+    resp = await client.get("/login")
+    form = await resp.text()
+    match = CSRF_FIELD.search(form)
+    assert match, form[:500]
+    resp = await client.post(
+        "/login", data={"csrf": match.group(1), "name": name, "password": password, "next": "/"},
+        allow_redirects=False,
+    )  # fmt: skip
+    assert resp.status == expect, (await resp.text())[:2000]
+    if expect != 303:
+        return ""
+    page = await (await client.get("/account")).text()
+    match = CSRF_FIELD.search(page)
+    assert match, page[:500]
+    return match.group(1)

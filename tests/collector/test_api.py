@@ -80,7 +80,7 @@ async def test_new_version_diffs_against_previous_then_baseline(api: Api):
     assert resp.status == 201
     state = await resp.json()
     assert (state["current"]["version"], state["current"]["approved_by"], state["current"]["note"]) == (
-        1, "admin", "commissioning",
+        1, "admin-token", "commissioning",
     )  # fmt: skip
 
     v3 = later(with_devices(v2, drop=[gate.id]), 2)

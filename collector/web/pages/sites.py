@@ -1,0 +1,172 @@
+"""Sites: the list and search, a site's record, its versions, diffs, the snapshot download, approval."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from collector.api.common import int_param
+from collector.api.sites import snapshot_download
+from collector.auth import Action, permits, scope_clause
+from collector.db import queries
+from collector.db.models import Customer, Site
+from collector.errors import not_found
+from collector.ingest import load_snapshot
+from collector.keys import sessions_key, snapshot_cache_key
+from collector.services import sites as site_service
+from collector.services.context import Ctx
+from collector.web import lookups
+from collector.web.changes import compare, open_changes, reference_comparison
+from collector.web.guard import ctx, form_with_csrf
+from collector.web.record import build_record
+from collector.web.render import redirect, render, url
+
+SITES_PER_PAGE = 100
+VERSIONS_PER_PAGE = 50
+MAX_NOTE_CHARS = 4000
+
+
+async def sites_page(request: web.Request) -> web.Response:
+    c = ctx(request)
+    term = request.query.get("q", "").strip()[:200]
+    page = int_param(request.query.get("page"), "page", default=1)
+    rows = []
+    async with request.app[sessions_key]() as db:
+        org_id = await queries.default_organization_id(db)
+        overview = (
+            []
+            if org_id is None  # an empty database: no tenant yet, so no sites
+            else await lookups.site_overview(
+                db, org_id, scope_clause(c.identity), term=term, limit=SITES_PER_PAGE + 1,
+                offset=(page - 1) * SITES_PER_PAGE,
+            )
+        )  # fmt: skip
+        more = not term and len(overview) > SITES_PER_PAGE
+        for item in overview[:SITES_PER_PAGE]:
+            hits = []
+            if item.device_hit and item.latest is not None:
+                hits = await lookups.matching_devices(db, request.app[snapshot_cache_key], item.latest, term)
+                if not hits:
+                    continue  # the term was only in text we do not search (a config, a stream URI)
+            rows.append(
+                {
+                    "site": item.site,
+                    "customer": item.customer,
+                    "latest": item.latest,
+                    "open_changes": await open_changes(request, db, item.site, item.latest),
+                    "hits": hits,
+                }
+            )
+    if request.headers.get("HX-Request") == "true" and request.headers.get("HX-Target") == "site-results":
+        return await render(request, "pages/sites/_results.html", rows=rows, term=term, page=page, more=more)
+    return await render(
+        request, "pages/sites/list.html", area="sites", rows=rows, term=term, page=page, more=more
+    )
+
+
+async def _record_context(
+    request: web.Request, db: AsyncSession, c: Ctx, site: Site, customer: Customer, number: int
+) -> dict[str, Any]:
+    """What the record layout shows of one version: header, changes, devices, ports, recorders, problems."""
+    assert site.id is not None
+    meta = await queries.version_meta(db, site.id, number)
+    if meta is None:
+        raise not_found(f"version {number} of site {site.slug!r}")
+    history = await queries.baseline_history(db, site.id)
+    snapshot = await load_snapshot(db, request.app[snapshot_cache_key], site.id, number, meta.content_hash)
+    return {
+        "site": site,
+        "customer": customer,
+        "meta": meta,
+        "baseline": history[0] if history else None,
+        "snapshot": snapshot,
+        "record": build_record(snapshot),
+        "comparison": await reference_comparison(request, db, site, number),
+        "can_approve": permits(c.identity, Action.APPROVE_BASELINE, site_service.resource_of(site, customer))
+        and site.baseline_version != number,
+    }
+
+
+async def site_page(request: web.Request) -> web.Response:
+    c = ctx(request)
+    async with request.app[sessions_key]() as db, db.begin():
+        site, customer = await site_service.find_site(db, c, request.match_info["site"], view="record")
+        if not site.latest_version:
+            return await render(request, "pages/sites/empty.html", area="sites", site=site, customer=customer)
+        context = await _record_context(request, db, c, site, customer, site.latest_version)
+    return await render(request, "pages/sites/record.html", area="sites", current=True, **context)
+
+
+async def version_page(request: web.Request) -> web.Response:
+    number = int_param(request.match_info["version"], "version")
+    c = ctx(request)
+    async with request.app[sessions_key]() as db, db.begin():
+        site, customer = await site_service.find_site(
+            db, c, request.match_info["site"], view=f"record v{number}"
+        )
+        context = await _record_context(request, db, c, site, customer, number)
+    return await render(
+        request, "pages/sites/record.html", area="sites", current=number == site.latest_version, **context
+    )
+
+
+async def versions_page(request: web.Request) -> web.Response:
+    page = int_param(request.query.get("page"), "page", default=1)
+    async with request.app[sessions_key]() as db, db.begin():
+        site, customer = await site_service.find_site(
+            db, ctx(request), request.match_info["site"], view="history"
+        )
+        assert site.id is not None
+        versions = await queries.list_versions(
+            db, site.id, limit=VERSIONS_PER_PAGE + 1, offset=(page - 1) * VERSIONS_PER_PAGE
+        )
+    return await render(
+        request, "pages/sites/versions.html", area="sites", site=site, customer=customer,
+        versions=versions[:VERSIONS_PER_PAGE], page=page, more=len(versions) > VERSIONS_PER_PAGE,
+    )  # fmt: skip
+
+
+async def download_snapshot(request: web.Request) -> web.Response:
+    """The stored snapshot as canonical JSON: the same bytes, and the same audit entry, as the API's."""
+    number = int_param(request.match_info["version"], "version")
+    async with request.app[sessions_key]() as db, db.begin():
+        site, document = await site_service.snapshot_document(
+            db, ctx(request), request.match_info["site"], number, via="web"
+        )
+    return snapshot_download(site.slug, number, document)
+
+
+async def diff_page(request: web.Request) -> web.Response:
+    async with request.app[sessions_key]() as db, db.begin():
+        site, customer = await site_service.find_site(
+            db, ctx(request), request.match_info["site"], view="diff"
+        )
+        assert site.id is not None
+        latest = site.latest_version
+        default_from = site.baseline_version if site.baseline_version not in (None, latest) else latest - 1
+        new = int_param(request.query.get("to"), "to", default=max(latest, 1))
+        old = int_param(request.query.get("from"), "from", default=max(default_from or 1, 1))
+        numbers = [v.version for v in await queries.list_versions(db, site.id, limit=500, offset=0)]
+        comparison = None
+        if latest and old != new:
+            comparison = await compare(request, db, site, old, new, "versions")
+    return await render(
+        request, "pages/sites/diff.html", area="sites", site=site, customer=customer, comparison=comparison,
+        old=old, new=new, numbers=numbers,
+    )  # fmt: skip
+
+
+async def approve_version(request: web.Request) -> web.Response:
+    number = int_param(request.match_info["version"], "version")
+    form = await form_with_csrf(request)
+    note = form.get("note", "").strip()[:MAX_NOTE_CHARS] or None
+    # The form carries the revision the page showed: a colleague's newer approval is not overwritten.
+    base = int_param(form.get("base_revision"), "base_revision", minimum=0)
+    async with request.app[sessions_key]() as db, db.begin():
+        site, _ = await site_service.approve_baseline(
+            db, ctx(request), request.match_info["site"], number, note, base_revision=base
+        )
+    target = url(request, "web-version", site=site.slug, version=str(number))
+    return redirect(target.with_query(done=f"v{number} approved as the baseline"))

@@ -1,0 +1,65 @@
+"""Rendering a page: the template, the caller, its CSRF token and the navigation its role may use."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+from yarl import URL
+
+from collector.api.guard import IDENTITY
+from collector.auth import Action, Identity, permits
+from collector.web.session import csrf_token
+
+jinja_key = web.AppKey("web_jinja", jinja2.Environment)
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    route: str
+    action: Action
+    area: str  # which pages light it up
+
+
+# The navigation, by what each entry needs: a role sees only what it may open.
+NAV: tuple[NavItem, ...] = (
+    NavItem("Sites", "web-sites", Action.READ_SITE, "sites"),
+    NavItem("Customers", "web-customers", Action.READ_CUSTOMERS, "customers"),
+    NavItem("Users", "web-users", Action.MANAGE_PEOPLE, "users"),
+    NavItem("Regions", "web-regions", Action.MANAGE_PEOPLE, "regions"),
+    NavItem("Devices", "web-devices", Action.MANAGE_DEVICES, "devices"),
+    NavItem("Audit", "web-audit", Action.READ_AUDIT, "audit"),
+    NavItem("Account", "web-account", Action.OWN_ACCOUNT, "account"),
+)
+
+
+def nav_for(identity: Identity | None) -> list[NavItem]:
+    return [] if identity is None else [n for n in NAV if permits(identity, n.action)]
+
+
+async def render(request: web.Request, template: str, status: int = 200, **context: Any) -> web.Response:
+    identity = request.get(IDENTITY)
+    context.setdefault("identity", identity)
+    context.setdefault("nav", nav_for(identity))
+    context.setdefault("area", "")
+    context.setdefault("flash", request.query.get("done", "")[:200] if request.method == "GET" else "")
+    context["csrf"] = await csrf_token(request)
+    return aiohttp_jinja2.render_template(template, request, context, app_key=jinja_key, status=status)
+
+
+def redirect(location: str | URL) -> web.Response:
+    """303 See Other: after a POST the browser GETs the target (no re-submit on reload)."""
+    return web.Response(status=303, headers={"Location": str(location)})
+
+
+def url(request: web.Request, name: str, query: dict[str, str] | None = None, **parts: str) -> URL:
+    target = request.app.router[name].url_for(**parts)
+    return target.with_query(query) if query else target
+
+
+async def error_page(request: web.Request, status: int, message: str) -> web.Response:
+    return await render(request, "pages/error.html", status=status, status_code=status, message=message)
