@@ -11,7 +11,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlmodel import SQLModel
 from sqlmodel.sql.sqltypes import AutoString
 
-import collector.db.models  # noqa: F401  registers the tables on SQLModel.metadata
+import collector.db.models  # registers the tables on SQLModel.metadata
+import collector.db.vault_tables  # noqa: F401  and the vault's
 from collector.db.types import UTCDateTime
 
 config = context.config
