@@ -100,3 +100,12 @@ def enrol_code(
     code, expires = asyncio.run(run())
     typer.echo(code)
     typer.echo(f"single use, expires {expires:%Y-%m-%d %H:%M} UTC", err=True)
+
+
+def _mount_vault() -> None:
+    from collector.vault.cli import vault_app
+
+    collector_app.add_typer(vault_app, name="vault")
+
+
+_mount_vault()

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -36,19 +37,38 @@ from collector.vault.store import (
     rotate_master_key,
     scan_credentials,
 )
-from tests.collector.conftest import unique_site
+from tests.collector.conftest import PG_HOST, PG_PORT, _pg_admin, unique_site
 
 PLANTED = "Pl4nted-" + secrets.token_hex(6)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
+def vault_pg_url() -> Iterator[str]:
+    """A PostgreSQL database of this module's own: a rotation re-wraps every organisation's key,
+    so no other test's data keys (sealed under other keyrings) may be in it."""
+    name = f"asb_vault_{secrets.token_hex(6)}"
+    asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
+    try:
+        yield f"postgresql+asyncpg://root@{PG_HOST}:{PG_PORT}/{name}"
+    finally:
+        asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="module")
 def pg_keyring_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("vault") / "vault.keys"
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'collector.db'}"
+    return request.getfixturevalue("vault_pg_url")
+
+
 @pytest.fixture
 def source(config: CollectorConfig, pg_keyring_path: Path) -> KeyringSource:
-    """A keyring per database: the PostgreSQL database (and its organisations' keys) is shared."""
+    """A keyring per database (the module's PostgreSQL database outlives one test)."""
     if is_sqlite(config.db_url):
         return KeyringSource.from_env(config.data_dir, environ={})
     return KeyringSource(path=pg_keyring_path)
@@ -263,3 +283,52 @@ def test_drafts_name_bad_fields_without_values() -> None:
     assert PLANTED not in str(raised.value)
     with pytest.raises(VaultError, match="label"):
         EntryDraft(label=" ", kind="login").checked()
+
+
+def test_the_rotate_key_command_rewraps_and_status_tells_what_wraps_what(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from collector.cli import collector_app
+
+    data_dir = tmp_path / "collector"
+    config = CollectorConfig(data_dir=data_dir)
+    source = KeyringSource.from_env(data_dir, environ={})
+
+    async def seed() -> int:
+        data_dir.mkdir()
+        engine = make_engine(config.db_url)
+        await upgrade(engine)
+        sessions = make_sessionmaker(engine)
+        site = await new_site(sessions)
+        async with sessions() as session, session.begin():
+            entry = await put_entry(
+                session, VaultKeys(source), site=site, draft=recorder_admin(PLANTED), actor="a"
+            )
+        await engine.dispose()
+        assert entry.id is not None
+        return entry.id
+
+    entry_id = asyncio.run(seed())
+    runner = CliRunner()
+    where = ["--data-dir", str(data_dir)]
+    before = source.load().current.key_id
+    result = runner.invoke(collector_app, ["vault", "rotate-key", *where])
+    assert result.exit_code == 0, result.output
+    assert "1 data key(s) re-wrapped" in result.stdout and f"retired: {before}" in result.stdout
+    result = runner.invoke(collector_app, ["vault", "status", *where])
+    assert result.exit_code == 0, result.output
+    assert "current  wraps 1 data key(s)" in result.stdout and "1 vault entry" in result.stdout
+    assert PLANTED not in result.output and before not in result.stdout
+
+    async def read_back() -> str:
+        engine = make_engine(config.db_url)
+        async with make_sessionmaker(engine)() as session:
+            entry = await session.get(VaultEntry, entry_id)
+            assert entry is not None
+            value = await reveal(session, VaultKeys(source), entry, "password")
+        await engine.dispose()
+        return value
+
+    assert asyncio.run(read_back()) == PLANTED
+    missing = runner.invoke(collector_app, ["vault", "status", "--data-dir", str(tmp_path / "nowhere")])
+    assert missing.exit_code == 2 and "no collector database" in missing.output
