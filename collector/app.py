@@ -11,6 +11,7 @@ from collector.config import CollectorConfig
 from collector.db.migrate import upgrade
 from collector.db.session import is_sqlite, make_engine, make_sessionmaker
 from collector.ingest import SnapshotCache
+from collector.jobs.queue import jobs_context
 from collector.keys import admin_token_key, config_key, engine_key, sessions_key, snapshot_cache_key
 from collector.middlewares import errors_middleware
 from collector.routes import setup_routes
@@ -30,6 +31,7 @@ def create_app(config: CollectorConfig) -> web.Application:
     app[admin_token_key] = config.resolve_admin_token()
     app[snapshot_cache_key] = SnapshotCache()
     app.cleanup_ctx.append(database_context)
+    app.cleanup_ctx.append(jobs_context)  # after the database: its worker needs the sessions
     setup_routes(app)
     setup_web(app)
     return app

@@ -109,3 +109,12 @@ def _mount_vault() -> None:
 
 
 _mount_vault()
+
+
+def _mount_jobs() -> None:
+    from collector.jobs.cli import jobs_app
+
+    collector_app.add_typer(jobs_app, name="jobs")
+
+
+_mount_jobs()

@@ -34,6 +34,10 @@ class CollectorConfig(BaseModel):
         default=3, ge=1, description="Absent scans before 'missing' means removed"
     )
     migrate_on_start: bool = True
+    job_heartbeat_s: float = Field(default=5.0, gt=0, description="PostgreSQL job workers' heartbeat")
+    job_stalled_after_s: float = Field(
+        default=20.0, gt=0, description="A job worker silent this long is gone; its jobs run again"
+    )
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> CollectorConfig:
