@@ -11,6 +11,7 @@ from collector.config import CollectorConfig
 from collector.db.migrate import upgrade
 from collector.db.session import is_sqlite, make_engine, make_sessionmaker
 from collector.ingest import SnapshotCache
+from collector.jobs.queue import jobs_context
 from collector.keys import (
     admin_token_key,
     api_auth_throttle_key,
@@ -20,11 +21,14 @@ from collector.keys import (
     secret_box_key,
     sessions_key,
     snapshot_cache_key,
+    vault_keys_key,
 )
 from collector.middlewares import errors_middleware
 from collector.routes import setup_routes
 from collector.secretbox import SECRETS_KEY_FILE, SecretBox, load_or_create_key
 from collector.throttle import RateLimit, SlowDown
+from collector.vault.keyring import KeyringSource
+from collector.vault.store import VaultKeys
 from collector.web import setup_web
 
 log = logging.getLogger("asbuilt.collector")
@@ -44,7 +48,9 @@ def create_app(config: CollectorConfig) -> web.Application:
     # Unknown bearer tokens: 10 free per client address, then a doubling wait up to 30 s.
     app[api_auth_throttle_key] = SlowDown(free=10, base_s=1.0, max_s=30.0)
     app[api_rate_key] = RateLimit(rate_per_s=config.api_rate_per_s, burst=config.api_burst)
+    app[vault_keys_key] = VaultKeys(KeyringSource.from_env(config.data_dir))
     app.cleanup_ctx.append(database_context)
+    app.cleanup_ctx.append(jobs_context)  # after the database: its worker needs the sessions
     setup_routes(app)
     setup_web(app)
     return app

@@ -43,6 +43,11 @@ class Action(StrEnum):
     MANAGE_DEVICES = "device:manage"
     READ_AUDIT = "audit:read"
     OWN_ACCOUNT = "account:own"  # one's own password, second factor, API tokens
+    READ_VAULT = "vault:read"  # the entries of a site, values masked
+    REVEAL_SECRET = "vault:reveal"  # one value in clear, audited
+    EDIT_VAULT = "vault:edit"  # add, change, import entries
+    READ_VAULT_HISTORY = "vault:history"  # earlier values (for recovery)
+    FETCH_CREDENTIALS = "vault:fetch"  # an agent takes its own site's credential sets for a scan
 
 
 class IdentityKind(StrEnum):
@@ -54,13 +59,19 @@ class IdentityKind(StrEnum):
 
 
 _EVERY_USER = frozenset({Action.READ_SITE, Action.EXPORT_SITE, Action.READ_CUSTOMERS, Action.OWN_ACCOUNT})
+_VAULT_STAFF = frozenset({Action.READ_VAULT, Action.REVEAL_SECRET})
+AGENT_ACTIONS = frozenset({Action.PUSH_SNAPSHOT, Action.FETCH_CREDENTIALS})  # its own site only
 ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
-    Role.ADMIN: frozenset(Action) - {Action.PUSH_SNAPSHOT},
-    Role.TECHNICIAN: _EVERY_USER | {Action.APPROVE_BASELINE, Action.MANAGE_AGENTS},
-    Role.SUPPORT: _EVERY_USER,
+    Role.ADMIN: frozenset(Action) - AGENT_ACTIONS,
+    Role.TECHNICIAN: _EVERY_USER
+    | _VAULT_STAFF
+    | {Action.APPROVE_BASELINE, Action.MANAGE_AGENTS, Action.EDIT_VAULT},
+    Role.SUPPORT: _EVERY_USER | _VAULT_STAFF,
     Role.CUSTOMER: _EVERY_USER,
 }
 CUSTOMER_ADMIN_ACTIONS = frozenset({Action.READ_AUDIT})  # a customer's own admin reads its audit
+# ... and, when an admin granted it (the handover of passwords to the owner), its own devices' passwords.
+CUSTOMER_VAULT_ACTIONS = _VAULT_STAFF
 
 
 class ScopeKind(StrEnum):
@@ -88,14 +99,17 @@ class Identity:
     user_id: int | None = None
     customer_id: int | None = None  # a customer user's own customer
     customer_admin: bool = False
+    vault_granted: bool = False  # a customer's admin an admin allowed to see its own passwords
     agent_id: int | None = None
     site_id: int | None = None  # the one site an agent may push to
 
     @property
     def actions(self) -> frozenset[Action]:
         if self.kind is IdentityKind.AGENT or self.role is None:
-            return frozenset({Action.PUBLIC, Action.PUSH_SNAPSHOT} if self.kind is IdentityKind.AGENT else ())
-        extra = CUSTOMER_ADMIN_ACTIONS if self.role is Role.CUSTOMER and self.customer_admin else frozenset()
+            return AGENT_ACTIONS | {Action.PUBLIC} if self.kind is IdentityKind.AGENT else frozenset()
+        extra: frozenset[Action] = frozenset()
+        if self.role is Role.CUSTOMER and self.customer_admin:
+            extra = CUSTOMER_ADMIN_ACTIONS | (CUSTOMER_VAULT_ACTIONS if self.vault_granted else frozenset())
         return ROLE_ACTIONS[self.role] | extra | {Action.PUBLIC}
 
 
@@ -122,7 +136,7 @@ def permits(identity: Identity, action: Action, resource: Resource | None = None
     if action is Action.PUBLIC:
         return True
     if identity.kind is IdentityKind.AGENT:
-        if action is not Action.PUSH_SNAPSHOT:
+        if action not in AGENT_ACTIONS:
             return False
         return resource is None or (resource.site_id is not None and resource.site_id == identity.site_id)
     if action not in identity.actions:

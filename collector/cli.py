@@ -519,3 +519,21 @@ def policy_list(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> N
         ]
 
     _table(_run(data_dir, database_url, work), ["ROLE", "SECOND FACTOR", "DEVICES"])
+
+
+def _mount_vault() -> None:
+    from collector.vault.cli import vault_app
+
+    collector_app.add_typer(vault_app, name="vault")
+
+
+_mount_vault()
+
+
+def _mount_jobs() -> None:
+    from collector.jobs.cli import jobs_app
+
+    collector_app.add_typer(jobs_app, name="jobs")
+
+
+_mount_jobs()

@@ -12,6 +12,7 @@ from collector.config import CollectorConfig
 from collector.ingest import SnapshotCache
 from collector.secretbox import SecretBox
 from collector.throttle import RateLimit, SlowDown
+from collector.vault.store import VaultKeys
 
 config_key = web.AppKey("config", CollectorConfig)
 engine_key = web.AppKey("engine", AsyncEngine)
@@ -22,3 +23,4 @@ openapi_key = web.AppKey("openapi", dict[str, Any])
 secret_box_key = web.AppKey("secret_box", SecretBox)  # TOTP seeds at rest
 api_auth_throttle_key = web.AppKey("api_auth_throttle", SlowDown)  # failed bearer tokens per client
 api_rate_key = web.AppKey("api_rate", RateLimit)  # requests per caller
+vault_keys_key = web.AppKey("vault_keys", VaultKeys)  # the master keyring and opened data keys

@@ -10,9 +10,10 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 from pydantic import BaseModel
 
-from collector.api import agents, audit, baselines, diffs, enrol, meta, people, sites, snapshots
+from collector.api import agents, audit, baselines, diffs, enrol, meta, people, sites, snapshots, vault
 from collector.api.guard import guarded
 from collector.api.schemas import (
+    AgentCredentials,
     AgentPublic,
     AuditList,
     BaselineRequest,
@@ -31,6 +32,8 @@ from collector.api.schemas import (
     RegionPublic,
     RegionRequest,
     ResetLink,
+    RevealRequest,
+    RevealResponse,
     SiteDetail,
     SiteList,
     TokenCreated,
@@ -41,6 +44,11 @@ from collector.api.schemas import (
     UserList,
     UserPublic,
     UserUpdate,
+    VaultEntryList,
+    VaultEntryPublic,
+    VaultEntryRequest,
+    VaultHistoryList,
+    VaultImportResponse,
     VersionList,
     VersionPublic,
 )
@@ -178,6 +186,28 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", f"{API}/audit", audit.list_audit, "audit",
           "The audit log, newest first (admins: all; a customer's admin: entries about its customer)",
           A.READ_AUDIT, response=AuditList, params=AUDIT_FILTERS, errors=(401, 403, 422)),
+    Route("GET", f"{API}/sites/{{site}}/vault", vault.list_entries, "vault",
+          "The site's vault entries, values masked (audited as a read)", A.READ_VAULT,
+          response=VaultEntryList, errors=(401, 403, 404)),
+    Route("POST", f"{API}/sites/{{site}}/vault", vault.create_entry, "vault-create",
+          "Add an entry (its secret fields sealed at once; audited)", A.EDIT_VAULT, 201, VaultEntryRequest,
+          VaultEntryPublic, errors=(401, 403, 404, 409, 422, 503)),
+    Route("PUT", f"{API}/sites/{{site}}/vault/{{entry}}", vault.update_entry, "vault-update",
+          "Change an entry; `version` must be the one edited (409 when stale); the old value goes to history",
+          A.EDIT_VAULT, body=VaultEntryRequest, response=VaultEntryPublic,
+          errors=(401, 403, 404, 409, 422, 428, 503)),
+    Route("POST", f"{API}/sites/{{site}}/vault/{{entry}}/reveal", vault.reveal, "vault-reveal",
+          "One secret value in clear (audited: who, what, when, device); `version` for an earlier value",
+          A.REVEAL_SECRET, body=RevealRequest, response=RevealResponse, errors=(401, 403, 404, 422, 503)),
+    Route("GET", f"{API}/sites/{{site}}/vault/{{entry}}/history", vault.entry_history, "vault-history",
+          "Earlier values of an entry (metadata only)", A.READ_VAULT_HISTORY, response=VaultHistoryList,
+          errors=(401, 403, 404)),
+    Route("POST", f"{API}/sites/{{site}}/vault/import", vault.import_entries, "vault-import",
+          "Import the agent's credentials YAML (application/yaml) or a CSV (text/csv); all or nothing",
+          A.EDIT_VAULT, response=VaultImportResponse, errors=(401, 403, 404, 413, 415, 422)),
+    Route("GET", f"{API}/agent/credentials", vault.agent_credentials, "agent-credentials",
+          "An agent's own site's credential sets for a scan (memory only; audited)", A.FETCH_CREDENTIALS,
+          response=AgentCredentials, errors=(401, 403, 404, 503)),
     Route("GET", f"{API}/openapi.json", meta.openapi, "openapi", "This document", A.PUBLIC),
 )  # fmt: skip
 

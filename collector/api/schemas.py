@@ -280,3 +280,82 @@ class AuditPublic(BaseModel):
 class AuditList(BaseModel):
     total: int
     entries: list[AuditPublic]
+
+
+# ---------------------------------------------------------------- vault
+
+
+class VaultEntryPublic(BaseModel):
+    """An entry as lists show it: never a value, only which secret fields it holds."""
+
+    entry_id: int
+    label: str
+    kind: str
+    username: str | None
+    device_id: str | None
+    secret_fields: list[str]
+    settings: dict[str, Any]
+    notes: str | None
+    version: int = Field(description="Send it back with a change: a stale one is refused (409)")
+    updated_by: str
+    updated_at: datetime
+    flag: str | None = Field(description="e.g. 'device replaced by …': the entry may no longer fit")
+
+
+class VaultEntryList(BaseModel):
+    site_id: str
+    entries: list[VaultEntryPublic]
+
+
+class VaultEntryRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    label: str = Field(min_length=1, max_length=200)
+    kind: str = Field(default="login", description="login | snmp | enable | wifi | vms | other")
+    username: str | None = Field(default=None, max_length=200)
+    device_id: str | None = Field(default=None, max_length=200)
+    settings: dict[str, Any] = Field(default_factory=dict, description="drivers, vendors, targets, SNMPv3")
+    secrets: dict[str, str] = Field(
+        default_factory=dict, description="password, enable_secret, snmp_community, snmp_v3_auth_key/priv_key"
+    )
+    notes: str | None = Field(default=None, max_length=2000)
+    version: int | None = Field(default=None, description="The version this change was made from")
+
+
+class RevealRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    field: str = Field(default="password", description="Which secret field")
+    version: int | None = Field(default=None, description="An earlier value (history), admins only")
+
+
+class RevealResponse(BaseModel):
+    entry_id: int
+    field: str
+    value: str
+    version: int
+
+
+class VaultHistoryItem(BaseModel):
+    version: int
+    username: str | None
+    replaced_at: datetime
+    replaced_by: str
+
+
+class VaultHistoryList(BaseModel):
+    entry_id: int
+    history: list[VaultHistoryItem]
+
+
+class VaultImportResponse(BaseModel):
+    site_id: str
+    created: int
+    updated: int
+
+
+class AgentCredentials(BaseModel):
+    """The agent's own site's credential sets, in its credential-file format (held in memory only)."""
+
+    site_id: str
+    credentials: list[dict[str, Any]]

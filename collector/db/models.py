@@ -170,6 +170,7 @@ class User(SQLModel, table=True):
     scope: str = Field(default="all", max_length=20, description="all | regions | customers")
     customer_id: int | None = Field(default=None, foreign_key="customer.id", index=True)
     customer_admin: bool = Field(default=False, description="A customer's own admin: reads its audit")
+    vault_granted: bool = Field(default=False, description="A customer's admin may reveal its own passwords")
     password_hash: str | None = Field(default=None, max_length=200, description="argon2id")
     totp_secret: str | None = Field(default=None, max_length=500, description="Encrypted TOTP seed")
     totp_enabled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

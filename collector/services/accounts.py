@@ -60,7 +60,7 @@ async def identity_for_user(db: AsyncSession, user: User) -> Identity:
         ids = frozenset()
     return Identity(
         IdentityKind.USER, user.name, Role(user.role), Scope(kind, ids), user_id=user.id,
-        customer_id=user.customer_id, customer_admin=user.customer_admin,
+        customer_id=user.customer_id, customer_admin=user.customer_admin, vault_granted=user.vault_granted,
     )  # fmt: skip
 
 

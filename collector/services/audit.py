@@ -54,6 +54,14 @@ class Kind(StrEnum):
     AGENT_REVOKE = "agent.revoke"
     ENROL_CODE_ISSUE = "enrol_code.issue"
     SNAPSHOT_PUSH = "snapshot.push"
+    VAULT_CREATE = "vault.create"
+    VAULT_UPDATE = "vault.update"
+    VAULT_REVEAL = "vault.reveal"
+    VAULT_HISTORY = "vault.history"  # an earlier value revealed, for recovery
+    VAULT_IMPORT = "vault.import"
+    VAULT_FETCH = "vault.fetch"  # an agent took its site's credential sets for a scan
+    VAULT_GRANT = "vault.grant"  # a customer's admin allowed (or no longer) to reveal its passwords
+    VAULT_REWRAP = "vault.rewrap"  # the master key rotated, every data key re-wrapped
 
 
 def actor_fields(identity: Identity | None) -> dict[str, Any]:

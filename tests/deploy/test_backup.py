@@ -25,6 +25,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from collector.app import create_app
 from collector.config import CollectorConfig
+from collector.db.migrate import head_revision
 from collector.enrolment import issue_code
 from collector.keys import sessions_key
 from drivers.schema import Snapshot
@@ -79,7 +80,7 @@ def cli_db(data_dir: Path, database_url: str | None) -> list[str]:
 
 async def make_collector(data_dir: Path, database_url: str | None) -> Before:
     """A collector with a customer, site, agent, one stored version and one unused enrolment code."""
-    assert "revision 0001" in asbuilt("collector", "migrate", *cli_db(data_dir, database_url))
+    assert f"revision {head_revision()}" in asbuilt("collector", "migrate", *cli_db(data_dir, database_url))
     enrol = ["collector", "enrol-code", "--customer", "ACME", "--site", SITE, *cli_db(data_dir, database_url)]
     used_code = asbuilt(*enrol).strip()
     snapshot = depot(site_id=SITE)

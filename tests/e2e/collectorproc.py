@@ -82,8 +82,10 @@ class HttpError(RuntimeError):
 
 
 class CollectorProcess:
-    def __init__(self, data_dir: Path, database_url: str | None = None) -> None:
-        self.data_dir, self.database_url = data_dir, database_url
+    def __init__(
+        self, data_dir: Path, database_url: str | None = None, env: dict[str, str] | None = None
+    ) -> None:
+        self.data_dir, self.database_url, self.extra_env = data_dir, database_url, env or {}
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -105,7 +107,7 @@ class CollectorProcess:
         with open(self.log, "ab") as log:  # the child keeps its own copy of the descriptor
             self.proc = subprocess.Popen(
                 [str(ASBUILT), "collector", "serve", "--port", str(self.port), *self._db_args()],
-                env=clean_env(ASBUILT_ADMIN_TOKEN=ADMIN_TOKEN),
+                env=clean_env(ASBUILT_ADMIN_TOKEN=ADMIN_TOKEN, **self.extra_env),
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )

@@ -11,7 +11,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlmodel import SQLModel
 from sqlmodel.sql.sqltypes import AutoString
 
-import collector.db.models  # noqa: F401  registers the tables on SQLModel.metadata
+import collector.db.tables  # noqa: F401  registers every table on SQLModel.metadata
+from collector.db.migrate import managed_by_alembic
 from collector.db.types import UTCDateTime
 
 config = context.config
@@ -34,6 +35,7 @@ def _configure(connection: Connection) -> None:
         render_as_batch=connection.dialect.name == "sqlite",  # SQLite cannot ALTER most things
         compare_type=True,
         render_item=_render_item,
+        include_name=managed_by_alembic,
     )
     with context.begin_transaction():
         context.run_migrations()

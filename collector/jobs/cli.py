@@ -1,0 +1,47 @@
+"""`asbuilt collector jobs …`: see the queue, and prove it runs (selftest)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+jobs_app = typer.Typer(no_args_is_help=True, help="Background jobs: queue a selftest, list recent jobs.")
+
+DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Data directory (SQLite file)")]
+DatabaseUrl = Annotated[
+    str | None, typer.Option("--database-url", help="postgresql+asyncpg://user@host/db (default: SQLite)")
+]
+
+
+@jobs_app.command("selftest")
+def selftest(
+    name: Annotated[str, typer.Option(help="Names the file the job appends to (jobs-selftest/NAME.log)")],
+    hold_s: Annotated[float, typer.Option(help="Keep the first attempt running this long")] = 0.0,
+    fail_until: Annotated[int, typer.Option(help="Fail the first N attempts")] = 0,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Queue one selftest job; a running collector picks it up (prints the job id)."""
+    from collector.config import CollectorConfig
+    from collector.db.session import make_engine, make_sessionmaker
+    from collector.jobs.queue import open_queue
+
+    config = CollectorConfig.from_env(data_dir=data_dir, database_url=database_url)
+    payload: dict[str, Any] = {"name": name, "hold_s": hold_s, "fail_until": fail_until}
+
+    async def run() -> int | None:
+        engine = make_engine(config.db_url)
+        try:
+            queue = open_queue(config, make_sessionmaker(engine))
+            await queue.open()
+            try:
+                return await queue.defer("jobs.selftest", payload)
+            finally:
+                await queue.close()
+        finally:
+            await engine.dispose()
+
+    typer.echo(asyncio.run(run()))
