@@ -1,0 +1,505 @@
+"""The isolation matrix, generated from the routes tables: every API route and every page × every
+kind of caller × a resource in the caller's scope and one out of it → the expected status, and the
+out-of-scope side's data (site id, site name, customer name, a serial only its snapshot has) never
+in any body a caller who may not see it receives. An out-of-scope resource answers exactly like a
+nonexistent one. Every POST page is also tried without its CSRF token.
+
+The expectations come from ``WHO_MAY`` below — the roles table of the design, written here again on
+purpose so the test does not trust ``collector.auth`` to grade itself. A route or page added
+without a permission declaration, or without a case here, fails ``test_every_route_is_declared``.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+import pytest
+
+from collector.auth import Action, cli_admin
+from collector.db.models import RegisteredDevice
+from collector.keys import sessions_key
+from collector.routes import ROUTES
+from collector.services import accounts, people
+from collector.services.context import Ctx
+from collector.web.routes import PAGES
+from tests.collector.conftest import Api, add_user, unique_name
+from tests.collector.factory import device, edit, with_devices
+from tests.collector.test_web_ui import site_v2
+from tests.collector.world import World, build_world, web_session
+
+A = Action
+# Who may do what (DESIGN.md, "Collector model"): the customer of the world is its customer's admin.
+WHO_MAY: dict[Action, frozenset[str]] = {
+    A.PUSH_SNAPSHOT: frozenset({"agent"}),
+    A.READ_SITE: frozenset({"admin", "technician", "support", "customer"}),
+    A.EXPORT_SITE: frozenset({"admin", "technician", "support", "customer"}),
+    A.READ_CUSTOMERS: frozenset({"admin", "technician", "support", "customer"}),
+    A.OWN_ACCOUNT: frozenset({"admin", "technician", "support", "customer"}),
+    A.APPROVE_BASELINE: frozenset({"admin", "technician"}),
+    A.MANAGE_AGENTS: frozenset({"admin", "technician"}),
+    A.MANAGE_PEOPLE: frozenset({"admin"}),
+    A.MANAGE_DEVICES: frozenset({"admin"}),
+    A.READ_AUDIT: frozenset({"admin", "customer"}),
+}
+API_CALLERS = ("anonymous", "agent", "admin", "technician", "support", "customer")
+WEB_CALLERS = ("anonymous", "admin", "technician", "support", "customer")
+MISSING_ID = 987_654_321
+_REQUEST_ID = re.compile(r'"request_id":\s*"[^"]*"')
+
+
+@dataclass
+class Req:
+    method: str
+    path: str
+    ok: int = 200  # the status of a caller who may, in scope
+    json: Any = None
+    data: dict[str, str] | None = None
+    raw: bytes | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    # "out" is a resource that does not exist at all (people, devices): 404 for whoever may.
+    out_missing: bool = False
+    out_status: int | None = None  # a different answer for the out side (an agent pushing elsewhere)
+    public: dict[str, int] | None = None  # PUBLIC routes: {"anonymous": s, "signed": s}
+    slug: str | None = None  # the out side's site id in the path (echoed in a 404, that is fine)
+
+
+Builder = Callable[[World, str, str], Awaitable[Req]]  # (world, side "in"/"out"/"none", caller)
+
+
+def side_of(w: World, side: str) -> Any:
+    return w.inside if side != "out" else w.outside
+
+
+async def ctx_admin() -> Ctx:
+    return Ctx(cli_admin("matrix"))
+
+
+async def spare_user(w: World) -> tuple[int, int]:
+    """A throwaway user (id, revision) to disable, edit or reset."""
+    name = await add_user(w.app, "support", customers=(w.inside.customer,))
+    async with w.app[sessions_key]() as db:
+        user = await people.user_by_name(db, name)
+        assert user is not None and user.id is not None
+        return user.id, user.revision
+
+
+async def spare_token(w: World, owner: str | None) -> int:
+    """A throwaway token of ``owner`` (a role's user), or of a new user when None."""
+    async with w.app[sessions_key]() as db, db.begin():
+        ctx = await ctx_admin()
+        if owner is None:
+            name = await add_user(w.app, "support", customers=(w.inside.customer,))
+        else:
+            name = w.people[owner].name
+        user = await people.find_user(db, ctx, name)
+        row, _ = await accounts.create_token(db, ctx, user, "spare")
+        assert row.id is not None
+        return row.id
+
+
+async def pending_device(w: World) -> int:
+    """A browser that registered itself at sign-in and waits for approval."""
+    name = await add_user(w.app, "support", customers=(w.inside.customer,))
+    async with w.app[sessions_key]() as db, db.begin():
+        user = await people.user_by_name(db, name)
+        assert user is not None and user.id is not None
+        row = RegisteredDevice(user_id=user.id, token_hash=secrets.token_hex(32), label="matrix browser")
+        db.add(row)
+        await db.flush()
+        assert row.id is not None
+        return row.id
+
+
+async def spare_agent(w: World, side: str) -> int:
+    s = side_of(w, side)
+    code = await w.api.issue_code(s.site, customer=s.customer)
+    resp = await w.api.client.post("/api/v1/enrol", json={"code": code, "agent_name": "spare"})
+    assert resp.status == 201
+    return int((await resp.json())["agent_id"])
+
+
+async def site_revision(w: World, slug: str) -> int:
+    from sqlmodel import select
+
+    from collector.db.models import Site
+
+    async with w.app[sessions_key]() as db:
+        site = (await db.exec(select(Site).where(Site.slug == slug))).one()
+        return site.revision
+
+
+def site_path(suffix: str = "") -> Builder:
+    async def build(w: World, side: str, caller: str) -> Req:
+        s = side_of(w, side)
+        return Req("GET", f"/api/v1/sites/{s.site}{suffix}", slug=s.site)
+
+    return build
+
+
+def page_path(suffix: str = "", ok: int = 200) -> Builder:
+    async def build(w: World, side: str, caller: str) -> Req:
+        s = side_of(w, side)
+        return Req("GET", f"/sites/{s.site}{suffix}", ok=ok, slug=s.site)
+
+    return build
+
+
+def simple(method: str, path: str, ok: int = 200, **extra: Any) -> Builder:
+    """A request without a resource in its path; a callable in its json/data is called per request
+    with the world (a new unique name each time)."""
+
+    async def build(w: World, side: str, caller: str) -> Req:
+        fields: dict[str, Any] = {
+            key: {k: v(w) if callable(v) else v for k, v in value.items()}
+            if key in ("json", "data")
+            else value
+            for key, value in extra.items()
+        }
+        return Req(method, path, ok=ok, **fields)
+
+    return build
+
+
+def new(prefix: str) -> Callable[[World], str]:
+    return lambda w: unique_name(prefix)
+
+
+def inside_region(w: World) -> str:
+    return w.inside.region
+
+
+# ---------------------------------------------------------------- API cases, by route name
+
+
+async def _push(w: World, side: str, caller: str) -> Req:
+    s = side_of(w, side)
+    cam = device(site_v2(s.site), "cam-gate")
+    snap = with_devices(site_v2(s.site), edit(cam, identity=edit(cam.identity, serial=s.serial)))
+    return Req("POST", "/api/v1/snapshots", ok=200, raw=snap.canonical_json().encode(),
+               headers={"Content-Type": "application/json"}, out_status=403, slug=s.site)  # fmt: skip
+
+
+async def _approve(w: World, side: str, caller: str) -> Req:
+    s = side_of(w, side)
+    return Req("POST", f"/api/v1/sites/{s.site}/baseline", ok=201, json={"version": 2}, slug=s.site)
+
+
+async def _revoke_agent(w: World, side: str, caller: str) -> Req:
+    return Req("DELETE", f"/api/v1/agents/{await spare_agent(w, side)}")
+
+
+async def _user_target(
+    w: World, side: str, suffix: str, method: str = "POST", ok: int = 200, **kw: Any
+) -> Req:
+    if side == "out":
+        if method == "PATCH":
+            kw["json"] = {**kw["json"], "base_revision": 0}
+        return Req(method, f"/api/v1/users/{MISSING_ID}{suffix}", ok=ok, out_missing=True, **kw)
+    user_id, revision = await spare_user(w)
+    if method == "PATCH":
+        kw["json"] = {**kw["json"], "base_revision": revision}
+    return Req(method, f"/api/v1/users/{user_id}{suffix}", ok=ok, **kw)
+
+
+async def _device(w: World, side: str, verb: str, api: bool) -> Req:
+    prefix = "/api/v1/devices" if api else "/admin/devices"
+    if side == "out":
+        path = f"{prefix}/{MISSING_ID}/{verb}" if api else f"{prefix}/{MISSING_ID}"
+        return Req("POST", path, out_missing=True, data=None if api else {"action": verb})
+    device_id = await pending_device(w)
+    if api:
+        return Req("POST", f"{prefix}/{device_id}/{verb}")
+    return Req("POST", f"{prefix}/{device_id}", ok=303, data={"action": verb})
+
+
+async def _revoke_token(w: World, side: str, caller: str) -> Req:
+    own = caller in w.people and side != "out"
+    token_id = await spare_token(w, caller if own else None)
+    return Req("DELETE", f"/api/v1/tokens/{token_id}")
+
+
+API_CASES: dict[str, Builder] = {
+    "enrol": simple("POST", "/api/v1/enrol", json={"code": "AAAA-BBBB-CCCC-DDDD", "agent_name": "x"},
+                    public={"anonymous": 403, "signed": 403}),
+    "push-snapshot": _push,
+    "sites": simple("GET", "/api/v1/sites"),
+    "site": site_path(),
+    "versions": site_path("/versions"),
+    "version": site_path("/versions/1"),
+    "version-snapshot": site_path("/versions/1/snapshot.json"),
+    "diff": site_path("/diff?from=1&to=2"),
+    "diff-baseline": site_path("/diff/baseline"),
+    "baseline": site_path("/baseline"),
+    "approve-baseline": _approve,
+    "revoke-agent": _revoke_agent,
+    "me": simple("GET", "/api/v1/me"),
+    "regions": simple("GET", "/api/v1/regions"),
+    "create-region": simple("POST", "/api/v1/regions", 201, json={"name": new("r")}),
+    "customers": simple("GET", "/api/v1/customers"),
+    "create-customer": simple("POST", "/api/v1/customers", 201,
+                              json={"name": new("c"), "region": inside_region}),
+    "users": simple("GET", "/api/v1/users"),
+    "create-user": simple("POST", "/api/v1/users", 201, json={"name": new("u"), "role": "support"}),
+    "user": lambda w, s, c: _user_target(w, s, "", "GET"),
+    "update-user": lambda w, s, c: _user_target(w, s, "", "PATCH", json={"role": "support"}),
+    "disable-user": lambda w, s, c: _user_target(w, s, "/disable"),
+    "enable-user": lambda w, s, c: _user_target(w, s, "/enable"),
+    "reset-link": lambda w, s, c: _user_target(w, s, "/password-reset", ok=201),
+    "tokens": simple("GET", "/api/v1/tokens"),
+    "create-token": simple("POST", "/api/v1/tokens", 201, json={"name": "from the matrix"}),
+    "revoke-token": _revoke_token,
+    "devices": simple("GET", "/api/v1/devices"),
+    "approve-device": lambda w, s, c: _device(w, s, "approve", True),
+    "revoke-device": lambda w, s, c: _device(w, s, "revoke", True),
+    "audit": simple("GET", "/api/v1/audit?limit=500"),
+    "openapi": simple("GET", "/api/v1/openapi.json", public={"anonymous": 200, "signed": 200}),
+}  # fmt: skip
+SCOPED_API = {"push-snapshot", "site", "versions", "version", "version-snapshot", "diff", "diff-baseline",
+              "baseline", "approve-baseline", "revoke-agent", "user", "update-user", "disable-user",
+              "enable-user", "reset-link", "revoke-token", "approve-device", "revoke-device"}  # fmt: skip
+
+
+# ---------------------------------------------------------------- page cases, by page name
+
+
+async def _web_approve(w: World, side: str, caller: str) -> Req:
+    s = side_of(w, side)
+    revision = await site_revision(w, s.site)
+    return Req("POST", f"/sites/{s.site}/versions/2/approve", ok=303, slug=s.site,
+               data={"note": "matrix", "base_revision": str(revision)})  # fmt: skip
+
+
+async def _web_user(
+    w: World, side: str, suffix: str, ok: int, data: dict[str, str] | None, method: str = "POST"
+) -> Req:
+    if side == "out":
+        if data is not None and "base_revision" in data:
+            data = {**data, "base_revision": "0"}
+        return Req(method, f"/admin/users/{MISSING_ID}{suffix}", ok=ok, data=data, out_missing=True)
+    user_id, revision = await spare_user(w)
+    if data is not None and "base_revision" in data:
+        data = {**data, "base_revision": str(revision)}
+    return Req(method, f"/admin/users/{user_id}{suffix}", ok=ok, data=data)
+
+
+async def _web_token_revoke(w: World, side: str, caller: str) -> Req:
+    own = caller in w.people and side != "out"
+    token_id = await spare_token(w, caller if own else None)
+    return Req("POST", f"/account/tokens/{token_id}/revoke", ok=303, data={})
+
+
+PAGE_CASES: dict[str, Builder] = {
+    "web-sites": simple("GET", "/"),
+    "web-login": simple("GET", "/login", public={"anonymous": 200, "signed": 303}),
+    "web-login-submit": simple("POST", "/login", data={"name": new("nobody"), "password": "wrong password"},
+                               public={"anonymous": 401, "signed": 401}),
+    "web-login-totp": simple("GET", "/login/totp", public={"anonymous": 303, "signed": 303}),
+    "web-login-totp-submit": simple("POST", "/login/totp", data={"code": "000000"},
+                                    public={"anonymous": 303, "signed": 303}),
+    "web-logout": simple("POST", "/logout", data={}, public={"anonymous": 303, "signed": 303}),
+    "web-reset": simple("GET", "/reset/not-a-real-link", public={"anonymous": 404, "signed": 404}),
+    "web-reset-submit": simple("POST", "/reset/not-a-real-link",
+                               data={"new_password": "x" * 12, "new_password_again": "x" * 12},
+                               public={"anonymous": 404, "signed": 404}),
+    "web-totp": simple("GET", "/account/totp", public={"anonymous": 303, "signed": 200}),
+    "web-totp-submit": simple("POST", "/account/totp", data={"sealed": "x", "code": "000000"},
+                              public={"anonymous": 303, "signed": 422}),
+    "web-account": simple("GET", "/account"),
+    "web-password": simple("GET", "/account/password"),
+    "web-password-submit": simple("POST", "/account/password", ok=422, data={
+        "current_password": "whatever", "new_password": "a" * 12, "new_password_again": "b" * 12}),
+    "web-token-create": simple("POST", "/account/tokens", ok=201, data={"name": "matrix page"}),
+    "web-token-revoke": _web_token_revoke,
+    "web-site": page_path(),
+    "web-versions": page_path("/versions"),
+    "web-version": page_path("/versions/1"),
+    "web-snapshot": page_path("/versions/1/snapshot.json"),
+    "web-approve": _web_approve,
+    "web-diff": page_path("/diff?from=1&to=2"),
+    "web-customers": simple("GET", "/customers"),
+    "web-customer-submit": simple("POST", "/customers", 303,
+                                  data={"action": "add", "name": new("c"), "region": inside_region}),
+    "web-users": simple("GET", "/admin/users"),
+    "web-user-create": simple("POST", "/admin/users", 200,
+                              data={"name": new("u"), "role": "support", "scope": "all"}),
+    "web-user": lambda w, s, c: _web_user(w, s, "", 200, None, "GET"),
+    "web-user-update": lambda w, s, c: _web_user(
+        w, s, "", 303, {"role": "support", "scope": "all", "base_revision": "?"}),
+    "web-user-action": lambda w, s, c: _web_user(w, s, "/action", 303, {"action": "disable"}),
+    "web-regions": simple("GET", "/admin/regions"),
+    "web-region-submit": simple("POST", "/admin/regions", 303, data={"name": new("r")}),
+    "web-policy-submit": simple("POST", "/admin/policy", 303, data={}),
+    "web-devices": simple("GET", "/admin/devices"),
+    "web-device-submit": lambda w, s, c: _device(w, s, "approve", False),
+    "web-audit": simple("GET", "/audit"),
+}  # fmt: skip
+SCOPED_PAGES = {"web-site", "web-versions", "web-version", "web-snapshot", "web-approve", "web-diff",
+                "web-user", "web-user-update", "web-user-action", "web-token-revoke",
+                "web-device-submit"}  # fmt: skip
+LAST = ("web-logout",)  # ends the caller's session: after everything else
+
+
+# ---------------------------------------------------------------- running it
+
+
+@dataclass
+class Tally:
+    cases: int = 0
+    leaks: list[str] = field(default_factory=list)
+    wrong: list[str] = field(default_factory=list)
+
+    def check(self, label: str, got: int, want: int) -> None:
+        self.cases += 1
+        if got != want:
+            self.wrong.append(f"{label}: {got}, expected {want}")
+
+
+def expected(action: Action, caller: str, side: str, req: Req, *, web: bool) -> int:
+    if action is A.PUBLIC:
+        assert req.public is not None
+        return req.public["anonymous" if caller == "anonymous" else "signed"]
+    if caller == "anonymous":
+        return 303 if web else 401
+    if caller not in WHO_MAY[action]:
+        return 403
+    if side == "out":
+        if req.out_status is not None:
+            return req.out_status
+        if req.out_missing or caller != "admin":
+            return 404
+    return req.ok
+
+
+def leaked(w: World, caller: str, body: str, req: Req) -> list[str]:
+    if caller == "admin":
+        return []
+    echoed = {req.slug, req.slug.upper() if req.slug else None}
+    return [m for m in w.outside.markers if m in body and m not in echoed]
+
+
+async def send(http: aiohttp.ClientSession | Any, req: Req, headers: dict[str, str]) -> tuple[int, str]:
+    kwargs: dict[str, Any] = {"headers": {**req.headers, **headers}, "allow_redirects": False}
+    if req.json is not None:
+        kwargs["json"] = req.json
+    if req.raw is not None:
+        kwargs["data"] = req.raw
+    if req.data is not None:
+        kwargs["data"] = req.data
+    async with http.request(req.method, req.path, **kwargs) as resp:
+        return resp.status, (await resp.read()).decode("utf-8", "replace")
+
+
+def same_answer(body: str, missing_body: str, slug: str, missing: str) -> bool:
+    def norm(text: str) -> str:
+        return _REQUEST_ID.sub("", text)
+
+    return norm(body) == norm(missing_body.replace(missing, slug).replace(missing.upper(), slug.upper()))
+
+
+async def run_api(w: World, tally: Tally) -> None:
+    routes = {r.name: r for r in ROUTES}
+    for name, build in API_CASES.items():
+        route = routes[name]
+        for caller in API_CALLERS:
+            headers = {}
+            if caller == "agent":
+                headers["Authorization"] = f"Bearer {w.inside.agent_token}"
+            elif caller != "anonymous":
+                headers["Authorization"] = f"Bearer {w.people[caller].token}"
+            for side in ("in", "out") if name in SCOPED_API else ("none",):
+                req = await build(w, side, caller)
+                status, body = await send(w.api.client, req, headers)
+                want = expected(route.action, caller, side, req, web=False)
+                label = f"API {req.method} {route.path} as {caller} ({side})"
+                tally.check(label, status, want)
+                tally.leaks += [f"{label}: {m!r}" for m in leaked(w, caller, body, req)]
+                if side == "out" and want == 404 and req.slug:
+                    missing = unique_name("site-none")
+                    absent = Req(req.method, req.path.replace(req.slug, missing), json=req.json)
+                    status2, body2 = await send(w.api.client, absent, headers)
+                    tally.check(f"{label} vs nonexistent", status2, 404)
+                    if not same_answer(body, body2, req.slug, missing):
+                        tally.wrong.append(f"{label}: out of scope answers differently: {body!r} {body2!r}")
+
+
+async def run_web(w: World, tally: Tally) -> None:
+    pages = {p.name: p for p in PAGES}
+    anonymous = await web_session(w.base_url)
+    try:
+        async with anonymous.get("/login") as resp:
+            anon_csrf = re.search(r'name="csrf" value="([^"]*)"', await resp.text())
+        assert anon_csrf
+        sessions = {"anonymous": (anonymous, anon_csrf.group(1))}
+        for role, person in w.people.items():
+            assert person.web is not None
+            sessions[role] = (person.web, person.csrf)
+        order = [n for n in PAGE_CASES if n not in LAST] + list(LAST)
+        for name in order:
+            page_decl, build = pages[name], PAGE_CASES[name]
+            for caller in WEB_CALLERS:
+                http, csrf = sessions[caller]
+                for side in ("in", "out") if name in SCOPED_PAGES else ("none",):
+                    req = await build(w, side, caller)
+                    label = f"page {req.method} {page_decl.path} as {caller} ({side})"
+                    if req.method == "POST":
+                        # Without the form's CSRF token first: refused, whoever asks.
+                        status, body = await send(http, Req("POST", req.path, data=dict(req.data or {})), {})
+                        no_csrf = 303 if caller == "anonymous" and page_decl.action is not A.PUBLIC else 403
+                        tally.check(f"{label} without CSRF", status, no_csrf)
+                        tally.leaks += [f"{label}: {m!r}" for m in leaked(w, caller, body, req)]
+                        req.data = {**(req.data or {}), "csrf": csrf}
+                    status, body = await send(http, req, {})
+                    want = expected(page_decl.action, caller, side, req, web=True)
+                    tally.check(label, status, want)
+                    tally.leaks += [f"{label}: {m!r}" for m in leaked(w, caller, body, req)]
+                    if side == "out" and want == 404 and req.slug and req.method == "GET":
+                        missing = unique_name("site-none")
+                        status2, body2 = await send(http, Req("GET", req.path.replace(req.slug, missing)), {})
+                        tally.check(f"{label} vs nonexistent", status2, 404)
+                        if not same_answer(body, body2, req.slug, missing):
+                            tally.wrong.append(f"{label}: out of scope answers differently from nonexistent")
+    finally:
+        await anonymous.close()
+
+
+def test_every_route_is_declared() -> None:
+    """Each API route and page has an action, and a case in this matrix: a new route without either fails."""
+    for route in ROUTES:
+        assert isinstance(route.action, Action), route.name
+        assert route.name in API_CASES, f"API route {route.name} has no isolation case"
+        assert route.action is A.PUBLIC or route.action in WHO_MAY, route.name
+    for page in PAGES:
+        assert isinstance(page.action, Action), page.name
+        assert page.name in PAGE_CASES, f"page {page.name} has no isolation case"
+    assert set(API_CASES) == {r.name for r in ROUTES}
+    assert set(PAGE_CASES) == {p.name for p in PAGES}
+
+
+async def test_nothing_is_mounted_outside_the_tables(api: Api) -> None:
+    """The running app serves exactly the declared routes and pages (and static files)."""
+    declared = {r.name for r in ROUTES} | {p.name for p in PAGES} | {"web-static"}
+    mounted = {route.name for route in api.app.router.routes() if route.name}
+    unnamed = [route for route in api.app.router.routes() if not route.name and route.method != "HEAD"]
+    assert mounted == declared and not unnamed, (mounted ^ declared, unnamed)
+
+
+@pytest.mark.timeout(600)
+async def test_isolation_matrix(api: Api, capsys: pytest.CaptureFixture[str]) -> None:
+    world = await build_world(api)
+    try:
+        tally = Tally()
+        await run_api(world, tally)
+        await run_web(world, tally)
+    finally:
+        await world.close()
+    with capsys.disabled():
+        print(f"\nisolation matrix: {tally.cases} route×caller×scope cases, {len(tally.leaks)} leaks, "
+              f"{len(tally.wrong)} unexpected statuses")  # fmt: skip
+    assert tally.wrong == [], "\n".join(tally.wrong[:60])
+    assert tally.leaks == [], "\n".join(tally.leaks[:60])
+    assert tally.cases > 400
