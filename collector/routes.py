@@ -202,7 +202,7 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", f"{API}/sites/{{site}}/vault/{{entry}}/history", vault.entry_history, "vault-history",
           "Earlier values of an entry (metadata only)", A.READ_VAULT_HISTORY, response=VaultHistoryList,
           errors=(401, 403, 404)),
-    Route("POST", f"{API}/sites/{{site}}/vault/import", vault.import_entries, "vault-import",
+    Route("POST", f"{API}/sites/{{site}}/vault/import", vault.import_entries, "vault-upload",
           "Import the agent's credentials YAML (application/yaml) or a CSV (text/csv); all or nothing",
           A.EDIT_VAULT, response=VaultImportResponse, errors=(401, 403, 404, 413, 415, 422)),
     Route("GET", f"{API}/agent/credentials", vault.agent_credentials, "agent-credentials",

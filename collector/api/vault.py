@@ -19,7 +19,6 @@ from collector.api.schemas import (
 )
 from collector.db.models import Site
 from collector.db.vault_tables import VaultEntry
-from collector.errors import ApiError
 from collector.keys import sessions_key, vault_keys_key
 from collector.services import vault as vault_service
 from collector.vault.store import EntryDraft
@@ -119,28 +118,16 @@ async def entry_history(request: web.Request) -> web.Response:
     return respond(VaultHistoryList(entry_id=entry.id or 0, history=items))
 
 
-IMPORT_TYPES = {
-    "application/x-yaml": "yaml",
-    "application/yaml": "yaml",
-    "text/yaml": "yaml",
-    "text/csv": "csv",
-}
-
-
 async def import_entries(request: web.Request) -> web.Response:
-    fmt = IMPORT_TYPES.get(request.content_type)
-    if fmt is None:
-        raise ApiError(415, "unsupported_media_type", "send the file as text/csv or application/yaml")
-    raw = await request.content.read(vault_service.MAX_IMPORT_BYTES + 1)
-    if len(raw) > vault_service.MAX_IMPORT_BYTES:
-        raise ApiError(413, "payload_too_large", "an import is at most 1 MB", field="file")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ApiError(422, "invalid_import", "the file is not UTF-8 text", field="file") from None
+    raw = await request.content.read(vault_service.MAX_IMPORT_BYTES + 1)  # bounded while reading
     async with request.app[sessions_key]() as db, db.begin():
         result = await vault_service.import_entries(
-            db, ctx_of(request), request.app[vault_keys_key], request.match_info["site"], text, fmt
+            db,
+            ctx_of(request),
+            request.app[vault_keys_key],
+            request.match_info["site"],
+            raw,
+            request.content_type,
         )
     return respond(
         VaultImportResponse(

@@ -300,16 +300,32 @@ def drafts_from_csv(text: str) -> list[EntryDraft]:
     return drafts
 
 
+IMPORT_TYPES = {
+    "application/x-yaml": "yaml",
+    "application/yaml": "yaml",
+    "text/yaml": "yaml",
+    "text/csv": "csv",
+}
+
+
 async def import_entries(
-    db: AsyncSession, ctx: Ctx, keys: VaultKeys, slug: str, text: str, fmt: str
+    db: AsyncSession, ctx: Ctx, keys: VaultKeys, slug: str, raw: bytes, content_type: str
 ) -> ImportResult:
     """YAML (the agent's credential file) or CSV; an entry with an existing label is changed (its
-    earlier value kept in history), the others are added. All or nothing."""
+    earlier value kept in history), the others are added. All or nothing. The site is looked up
+    (and the caller's right to it checked) before the file is read."""
     site, customer = await find_site(db, ctx, slug, Action.EDIT_VAULT)
-    if len(text.encode()) > MAX_IMPORT_BYTES:
+    fmt = IMPORT_TYPES.get(content_type)
+    if fmt is None:
+        raise ApiError(415, "unsupported_media_type", "send the file as text/csv or application/yaml")
+    if len(raw) > MAX_IMPORT_BYTES:
         raise ApiError(
             413, "payload_too_large", f"an import is at most {MAX_IMPORT_BYTES} bytes", field="file"
         )
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ApiError(422, "invalid_import", "the file is not UTF-8 text", field="file") from None
     drafts = drafts_from_yaml(text) if fmt == "yaml" else drafts_from_csv(text)
     if len(drafts) > MAX_IMPORT_ENTRIES:
         raise ApiError(413, "payload_too_large", f"an import holds at most {MAX_IMPORT_ENTRIES} entries")

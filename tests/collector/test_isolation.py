@@ -45,6 +45,12 @@ WHO_MAY: dict[Action, frozenset[str]] = {
     A.MANAGE_PEOPLE: frozenset({"admin"}),
     A.MANAGE_DEVICES: frozenset({"admin"}),
     A.READ_AUDIT: frozenset({"admin", "customer"}),
+    # The vault: staff in scope; the world's customer admin has not been granted its passwords.
+    A.READ_VAULT: frozenset({"admin", "technician", "support"}),
+    A.REVEAL_SECRET: frozenset({"admin", "technician", "support"}),
+    A.EDIT_VAULT: frozenset({"admin", "technician"}),
+    A.READ_VAULT_HISTORY: frozenset({"admin"}),
+    A.FETCH_CREDENTIALS: frozenset({"agent"}),
 }
 API_CALLERS = ("anonymous", "agent", "admin", "technician", "support", "customer")
 WEB_CALLERS = ("anonymous", "admin", "technician", "support", "customer")
@@ -173,6 +179,46 @@ def inside_region(w: World) -> str:
     return w.inside.region
 
 
+async def vault_entry(w: World, side: str) -> int:
+    """A fresh vault entry on the side's site (with a history of one earlier value)."""
+    from collector.keys import vault_keys_key
+    from collector.services import vault
+    from collector.vault.store import EntryDraft
+
+    s = side_of(w, side)
+    draft = EntryDraft(label=unique_name("nvr admin"), kind="login", username="admin",
+                       secrets={"password": f"pw-{s.serial}"})  # fmt: skip
+    async with w.app[sessions_key]() as db, db.begin():
+        ctx, keys = await ctx_admin(), w.app[vault_keys_key]
+        entry = await vault.save_entry(db, ctx, keys, s.site, draft)
+        assert entry.id is not None
+        changed = EntryDraft(label=draft.label, kind="login", username="admin", secrets={"password": "pw-2"})
+        await vault.save_entry(db, ctx, keys, s.site, changed, entry_id=entry.id, expected_version=1)
+        return entry.id
+
+
+def vault_case(suffix: str, method: str = "GET", ok: int = 200, **extra: Any) -> Builder:
+    async def build(w: World, side: str, caller: str) -> Req:
+        s = side_of(w, side)
+        entry = await vault_entry(w, side)
+        return Req(method, f"/api/v1/sites/{s.site}/vault/{entry}{suffix}", ok=ok, slug=s.site, **extra)
+
+    return build
+
+
+async def _vault_create(w: World, side: str, caller: str) -> Req:
+    s = side_of(w, side)
+    body = {"label": unique_name("switch enable"), "kind": "enable", "secrets": {"enable_secret": "en-1"}}
+    return Req("POST", f"/api/v1/sites/{s.site}/vault", ok=201, json=body, slug=s.site)
+
+
+async def _vault_import(w: World, side: str, caller: str) -> Req:
+    s = side_of(w, side)
+    text = f"label,username,password\n{unique_name('cam')},admin,imported-1\n"
+    return Req("POST", f"/api/v1/sites/{s.site}/vault/import", raw=text.encode(),
+               headers={"Content-Type": "text/csv"}, slug=s.site)  # fmt: skip
+
+
 # ---------------------------------------------------------------- API cases, by route name
 
 
@@ -258,10 +304,18 @@ API_CASES: dict[str, Builder] = {
     "revoke-device": lambda w, s, c: _device(w, s, "revoke", True),
     "audit": simple("GET", "/api/v1/audit?limit=500"),
     "openapi": simple("GET", "/api/v1/openapi.json", public={"anonymous": 200, "signed": 200}),
+    "vault": site_path("/vault"),
+    "vault-create": _vault_create,
+    "vault-update": vault_case("", "PUT", json={"label": "renamed", "kind": "login", "version": 2}),
+    "vault-reveal": vault_case("/reveal", "POST", json={"field": "password"}),
+    "vault-history": vault_case("/history"),
+    "vault-upload": _vault_import,
+    "agent-credentials": simple("GET", "/api/v1/agent/credentials"),
 }  # fmt: skip
 SCOPED_API = {"push-snapshot", "site", "versions", "version", "version-snapshot", "diff", "diff-baseline",
               "baseline", "approve-baseline", "revoke-agent", "user", "update-user", "disable-user",
-              "enable-user", "reset-link", "revoke-token", "approve-device", "revoke-device"}  # fmt: skip
+              "enable-user", "reset-link", "revoke-token", "approve-device", "revoke-device", "vault",
+              "vault-create", "vault-update", "vault-reveal", "vault-history", "vault-upload"}  # fmt: skip
 
 
 # ---------------------------------------------------------------- page cases, by page name
