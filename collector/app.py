@@ -48,7 +48,7 @@ def create_app(config: CollectorConfig) -> web.Application:
     # Unknown bearer tokens: 10 free per client address, then a doubling wait up to 30 s.
     app[api_auth_throttle_key] = SlowDown(free=10, base_s=1.0, max_s=30.0)
     app[api_rate_key] = RateLimit(rate_per_s=config.api_rate_per_s, burst=config.api_burst)
-    app[vault_keys_key] = VaultKeys(KeyringSource.from_env(config.data_dir))
+    app[vault_keys_key] = VaultKeys(KeyringSource.for_config(config))
     app.cleanup_ctx.append(database_context)
     app.cleanup_ctx.append(jobs_context)  # after the database: its worker needs the sessions
     setup_routes(app)

@@ -44,6 +44,12 @@ class CollectorConfig(BaseModel):
     public_url: str | None = Field(default=None, description="https://… the collector's public base URL")
     api_rate_per_s: float = Field(default=20.0, gt=0, description="API requests per second per caller")
     api_burst: int = Field(default=200, ge=1, description="API requests a caller may send at once")
+    vault_keys: SecretStr | None = Field(
+        default=None, description="The vault's master keyring itself (for containers / secret managers)"
+    )
+    vault_key_file: Path | None = Field(
+        default=None, description="The vault's master keyring file (default: data_dir/vault.keys)"
+    )
     job_heartbeat_s: float = Field(default=5.0, gt=0, description="PostgreSQL job workers' heartbeat")
     job_stalled_after_s: float = Field(
         default=20.0, gt=0, description="A job worker silent this long is gone; its jobs run again"

@@ -23,7 +23,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from collector.db import queries
 from collector.db.models import Agent, IngestRequest, SnapshotVersion
-from collector.diff import SiteDiff, diff_snapshots
+from collector.diff import ChangeKind, SiteDiff, diff_snapshots
 from collector.errors import ApiError
 from collector.hashing import document_hash
 from drivers.schema import SUPPORTED_SCHEMA_VERSIONS, Snapshot
@@ -158,6 +158,8 @@ class IngestResult:
     outcome: Literal["new", "seen_again", "replay"]
     seen_count: int
     diff: dict[str, Any] | None
+    # (old device id, new device id) for every replacement the new version's diff found.
+    replaced: tuple[tuple[str, str], ...] = ()
 
     def body(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -248,6 +250,7 @@ async def ingest(
         )
 
     summary, against_kind, against_version, streaks = None, None, None, {}
+    replaced: tuple[tuple[str, str], ...] = ()
     reference = site.baseline_version or site.latest_version
     if reference:
         ref_meta = latest if latest and latest.version == reference else None
@@ -266,6 +269,9 @@ async def ingest(
         against_kind = "baseline" if site.baseline_version else "previous"
         against_version = reference
         summary = stored_summary(diff, against_kind, reference)
+        replaced = tuple(
+            (c.old_device_id, c.device_id) for c in diff.of_kind(ChangeKind.REPLACED) if c.old_device_id
+        )
 
     version = site.latest_version + 1
     session.add(
@@ -302,6 +308,7 @@ async def ingest(
         outcome="new",
         seen_count=1,
         diff=summary,
+        replaced=replaced,
     )
 
 

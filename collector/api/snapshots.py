@@ -15,6 +15,7 @@ from collector.errors import ApiError, forbidden
 from collector.ingest import IngestResult, body_hash, decode_body, ingest, parse_snapshot, too_large
 from collector.keys import config_key, sessions_key, snapshot_cache_key
 from collector.services import audit
+from collector.vault import store as vault_store
 from drivers.schema import Snapshot
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -99,6 +100,8 @@ async def _store(
             removed_after=config.removed_after_scans,
             cache=request.app[snapshot_cache_key],
         )
+        if result.replaced:  # the vault entries of swapped-out devices may no longer fit
+            await vault_store.flag_replaced(session, site.id or 0, result.replaced)
         if result.created:  # a new version is a write to the customer's record
             await audit.record(
                 session, ctx_of(request), audit.Kind.SNAPSHOT_PUSH, target=f"site {site.slug}",

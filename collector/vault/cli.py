@@ -35,7 +35,7 @@ def rotate_key(
     from collector.vault.store import finish_rotation, rotate_master_key
 
     config = CollectorConfig.from_env(data_dir=data_dir, database_url=database_url)
-    source = KeyringSource.from_env(config.data_dir)
+    source = KeyringSource.for_config(config)
     _require_database(config.db_url, config.data_dir)
 
     async def run() -> tuple[str, int, tuple[str, ...]]:
@@ -73,7 +73,7 @@ def status(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
     config = CollectorConfig.from_env(data_dir=data_dir, database_url=database_url)
     _require_database(config.db_url, config.data_dir)
     try:
-        keyring = KeyringSource.from_env(config.data_dir).load()
+        keyring = KeyringSource.for_config(config).load()
     except KeyringError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from collector.config import CollectorConfig
 from collector.vault.crypto import KEY_BYTES, new_key
 
 KEYRING_FILENAME = "vault.keys"
@@ -96,13 +97,11 @@ class KeyringSource:
     path: Path | None = None
 
     @classmethod
-    def from_env(cls, data_dir: Path, environ: dict[str, str] | None = None) -> KeyringSource:
-        env = os.environ if environ is None else environ
-        if env.get("ASBUILT_VAULT_KEYS"):
-            return cls(text=env["ASBUILT_VAULT_KEYS"])
-        if env.get("ASBUILT_VAULT_KEY_FILE"):
-            return cls(path=Path(env["ASBUILT_VAULT_KEY_FILE"]))
-        return cls(path=data_dir / KEYRING_FILENAME)
+    def for_config(cls, config: CollectorConfig) -> KeyringSource:
+        """ASBUILT_VAULT_KEYS (the text), else ASBUILT_VAULT_KEY_FILE, else <data_dir>/vault.keys."""
+        if config.vault_keys is not None and config.vault_keys.get_secret_value():
+            return cls(text=config.vault_keys.get_secret_value())
+        return cls(path=config.vault_key_file or config.data_dir / KEYRING_FILENAME)
 
     @property
     def writable(self) -> bool:

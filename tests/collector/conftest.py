@@ -64,6 +64,11 @@ def pg_url() -> Iterator[str]:
         asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+@pytest.fixture(scope="session")
+def pg_vault_key_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("pg-vault") / "vault.keys"
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
@@ -72,10 +77,13 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def config(db_url: str, tmp_path: Path) -> CollectorConfig:
+def config(db_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> CollectorConfig:
+    # The PostgreSQL database is shared by the whole run, and so are its vault data keys: one keyring.
+    key_file = None if db_url.startswith("sqlite") else request.getfixturevalue("pg_vault_key_file")
     return CollectorConfig(
         data_dir=tmp_path,
         database_url=db_url,
+        vault_key_file=key_file,
         admin_token=ADMIN_TOKEN,
         max_upload_bytes=256 * 1024,
         max_snapshot_bytes=1024 * 1024,

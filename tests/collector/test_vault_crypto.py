@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from collector.config import CollectorConfig
 from collector.vault.crypto import (
     FORMAT_V1,
     VaultCryptoError,
@@ -126,7 +127,7 @@ def test_rotation_puts_a_new_key_first_and_keeps_the_old_to_unwrap() -> None:
 def test_the_keyring_file_is_created_private_and_refused_when_others_can_read_it(tmp_path: Path) -> None:
     old_umask = os.umask(0)
     try:
-        source = KeyringSource.from_env(tmp_path, environ={})
+        source = KeyringSource.for_config(CollectorConfig(data_dir=tmp_path))
         ring = source.load(create=True)
     finally:
         os.umask(old_umask)
@@ -141,13 +142,16 @@ def test_the_keyring_file_is_created_private_and_refused_when_others_can_read_it
 
 
 def test_the_keyring_can_come_from_the_environment(tmp_path: Path) -> None:
-    env = {"ASBUILT_VAULT_KEYS": _line("env-key")}
-    source = KeyringSource.from_env(tmp_path, environ=env)
+    config = CollectorConfig.from_env(
+        {"ASBUILT_VAULT_KEYS": _line("env-key"), "ASBUILT_DATA_DIR": str(tmp_path)}
+    )
+    source = KeyringSource.for_config(config)
     assert source.load().current.key_id == "env-key"
+    assert "env-key" not in repr(config)  # a secret setting is masked wherever the config is shown
     with pytest.raises(KeyringError, match="ASBUILT_VAULT_KEYS"):
         source.save(source.load())
-    file_env = {"ASBUILT_VAULT_KEY_FILE": str(tmp_path / "k")}
-    assert KeyringSource.from_env(tmp_path, environ=file_env).path == tmp_path / "k"
+    file_config = CollectorConfig.from_env({"ASBUILT_VAULT_KEY_FILE": str(tmp_path / "k")})
+    assert KeyringSource.for_config(file_config).path == tmp_path / "k"
 
 
 def _line(key_id: str) -> str:

@@ -70,7 +70,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 def source(config: CollectorConfig, pg_keyring_path: Path) -> KeyringSource:
     """A keyring per database (the module's PostgreSQL database outlives one test)."""
     if is_sqlite(config.db_url):
-        return KeyringSource.from_env(config.data_dir, environ={})
+        return KeyringSource.for_config(config)
     return KeyringSource(path=pg_keyring_path)
 
 
@@ -292,7 +292,7 @@ def test_the_rotate_key_command_rewraps_and_status_tells_what_wraps_what(tmp_pat
 
     data_dir = tmp_path / "collector"
     config = CollectorConfig(data_dir=data_dir)
-    source = KeyringSource.from_env(data_dir, environ={})
+    source = KeyringSource.for_config(config)
 
     async def seed() -> int:
         data_dir.mkdir()
