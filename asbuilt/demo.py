@@ -3,7 +3,8 @@
 1. start the simulated site (network namespaces as root, loopback addresses otherwise);
 2. start the collector on the embedded database (SQLite in the demo directory);
 3. enrol an agent, scan the site with `asbuilt scan` exactly as a technician would, spool, push;
-4. approve that first version as the documented baseline;
+4. create one user per role (admin, technician, support, customer) with printed passwords, and
+   approve that first version as the documented baseline with the technician's own API token;
 5. change the site the way real sites drift (a camera swapped, one moved to another port, a
    firmware upgrade), scan again and push: the collector records version 2 and its diff;
 6. serve the web UI and the API until Ctrl-C, then take the simulated site down.
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import shutil
 import signal
 import sys
@@ -35,6 +37,15 @@ console = Console(stderr=True)
 
 DEMO_LAB_ID = "demo"
 DEMO_LOOPBACK_BASE = 77
+DEMO_CUSTOMER = "Meridian Logistics"
+DEMO_REGION = "North"
+# (user name, role, scope) — one person per role, as the README describes them.
+DEMO_PEOPLE: tuple[tuple[str, str, dict[str, Any]], ...] = (
+    ("ada", "admin", {}),
+    ("tom", "technician", {"regions": (DEMO_REGION,)}),
+    ("sam", "support", {"customers": (DEMO_CUSTOMER,)}),
+    ("meridian", "customer", {"customers": (DEMO_CUSTOMER,), "customer_admin": True}),
+)
 DEMO_CHANGES: tuple[tuple[str, dict[str, Any], str], ...] = (
     ("swap", {"name": "cam-gate"}, "cam-gate replaced by a new unit (new serial and MAC, same port)"),
     ("move", {"name": "cam-office", "to": "sw-core:12"}, "cam-office re-patched to sw-core port 12"),
@@ -129,28 +140,30 @@ class Demo:
 
         console.rule("[bold]2. the collector (embedded SQLite database)")
         config = CollectorConfig(data_dir=self.data_dir / "collector", host=self.host, port=self.port)
-        admin_token = config.resolve_admin_token()
         app_runner = web.AppRunner(create_app(config))
         await app_runner.setup()
         await web.TCPSite(app_runner, self.host, self.port).start()
         try:
             console.print(f"collector at {self.url} (database {config.db_url})")
             code = await self._enrolment_code(config)
+            passwords, tech_token = await self._people(config)
             token = str((await enrol_agent(self.url, code, "demo-agent"))["token"])
             spool = Spool(self.data_dir / "agent" / "spool")
 
             console.rule("[bold]3. scan the site and push")
             first = await self._scan(runner, creds, "scan-1.json")
             await self._push(spool, token, first)
-            await self._approve(admin_token, 1)
+            await self._approve(tech_token, 1)
             if change:
                 console.rule("[bold]4. the site drifts; scan again")
                 await self._drift(runner)
                 second = await self._scan(runner, creds, "scan-2.json")
                 await self._push(spool, token, second)
             console.rule("[bold]5. the record")
-            console.print(f"web UI:   [bold]{self.url}/[/bold]   (log in with the admin token)")
-            console.print(f"admin token: {config.data_dir / 'admin-token'}")
+            console.print(f"web UI:   [bold]{self.url}/[/bold]   sign in as one of:")
+            for name, role, _ in DEMO_PEOPLE:
+                console.print(f"  {role:<11} [bold]{name:<9}[/bold] password [bold]{passwords[name]}[/bold]")
+            console.print(f"break-glass admin token (API only): {config.data_dir / 'admin-token'}")
             console.print(f"API:      {self.url}/api/v1/sites/{self.site_id}/diff/baseline")
             if serve:
                 console.print("serving; press Ctrl-C to stop")
@@ -171,13 +184,46 @@ class Demo:
             async with make_sessionmaker(engine)() as session, session.begin():
                 code, _ = await issue_code(
                     session,
-                    customer="Meridian Logistics",
+                    customer=DEMO_CUSTOMER,
                     site_slug=self.site_id,
                     site_name="Depot Nord (demo)",
                     now=datetime.now(UTC),
                     ttl=timedelta(hours=1),
                 )
             return code
+        finally:
+            await engine.dispose()
+
+    async def _people(self, config: Any) -> tuple[dict[str, str], str]:
+        """One user per role with a fresh random password, and a personal API token for the technician."""
+        from collector.auth import cli_admin
+        from collector.db.session import make_engine, make_sessionmaker
+        from collector.services import accounts, people
+        from collector.services.context import Ctx
+
+        ctx = Ctx(cli_admin("demo"))
+        passwords = {name: "-".join(secrets.token_urlsafe(4) for _ in range(3)) for name, _, _ in DEMO_PEOPLE}
+        token = ""
+        engine = make_engine(config.db_url)
+        try:
+            async with make_sessionmaker(engine)() as db, db.begin():
+                customer = await people.customer_by_name(db, DEMO_CUSTOMER)
+                region = await people.region_by_name(db, DEMO_REGION) or await people.create_region(
+                    db, ctx, DEMO_REGION
+                )
+                assert customer is not None
+                await people.set_customer_region(db, ctx, customer, region)
+                for name, role, scope in DEMO_PEOPLE:
+                    request = people.ScopeRequest(
+                        people.parse_role(role), scope.get("regions", ()), scope.get("customers", ())
+                    )
+                    user = await people.create_user(
+                        db, ctx, name, request, password=passwords[name],
+                        customer_admin=scope.get("customer_admin", False),
+                    )  # fmt: skip
+                    if role == "technician":
+                        _, token = await accounts.create_token(db, ctx, user, "demo approvals")
+            return passwords, token
         finally:
             await engine.dispose()
 
@@ -209,10 +255,10 @@ class Demo:
         if report.remaining or report.rejected:
             raise RuntimeError(f"push failed: {report.last_error or report.rejected}")
 
-    async def _approve(self, admin_token: str, version: int) -> None:
+    async def _approve(self, token: str, version: int) -> None:
         url = f"{self.url}/api/v1/sites/{self.site_id}/baseline"
         async with (
-            aiohttp.ClientSession(headers={"Authorization": f"Bearer {admin_token}"}) as http,
+            aiohttp.ClientSession(headers={"Authorization": f"Bearer {token}"}) as http,
             http.post(url, json={"version": version, "note": "commissioning scan (demo)"}) as resp,
         ):
             if resp.status not in (200, 201):
