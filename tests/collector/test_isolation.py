@@ -347,6 +347,28 @@ async def _web_token_revoke(w: World, side: str, caller: str) -> Req:
     return Req("POST", f"/account/tokens/{token_id}/revoke", ok=303, data={})
 
 
+def vault_page_case(suffix: str, method: str, ok: int, data: dict[str, str] | None = None) -> Builder:
+    async def build(w: World, side: str, caller: str) -> Req:
+        s = side_of(w, side)
+        entry = await vault_entry(w, side)
+        return Req(method, f"/sites/{s.site}/vault/{entry}{suffix}", ok=ok, slug=s.site,
+                   data=dict(data) if data is not None else None)  # fmt: skip
+
+    return build
+
+
+async def _web_vault_create(w: World, side: str, caller: str) -> Req:
+    s = side_of(w, side)
+    return Req("POST", f"/sites/{s.site}/vault", ok=303, slug=s.site,
+               data={"label": unique_name("wifi"), "kind": "wifi", "password": "guest-1"})  # fmt: skip
+
+
+async def _web_vault_upload(w: World, side: str, caller: str) -> Req:
+    s = side_of(w, side)
+    return Req("POST", f"/sites/{s.site}/vault/upload", ok=303, slug=s.site,
+               data={"text": f"label,password\n{unique_name('cam')},imported-2\n"})  # fmt: skip
+
+
 PAGE_CASES: dict[str, Builder] = {
     "web-sites": simple("GET", "/"),
     "web-login": simple("GET", "/login", public={"anonymous": 200, "signed": 303}),
@@ -391,10 +413,18 @@ PAGE_CASES: dict[str, Builder] = {
     "web-devices": simple("GET", "/admin/devices"),
     "web-device-submit": lambda w, s, c: _device(w, s, "approve", False),
     "web-audit": simple("GET", "/audit"),
+    "web-vault": page_path("/vault"),
+    "web-vault-create": _web_vault_create,
+    "web-vault-upload": _web_vault_upload,
+    "web-vault-update": vault_page_case("", "POST", 303, {"label": "renamed", "kind": "login",
+                                                          "version": "2"}),
+    "web-vault-reveal": vault_page_case("/reveal", "POST", 200, {"field": "password"}),
+    "web-vault-history": vault_page_case("/history", "GET", 200),
 }  # fmt: skip
 SCOPED_PAGES = {"web-site", "web-versions", "web-version", "web-snapshot", "web-approve", "web-diff",
                 "web-user", "web-user-update", "web-user-action", "web-token-revoke",
-                "web-device-submit"}  # fmt: skip
+                "web-device-submit", "web-vault", "web-vault-create", "web-vault-upload", "web-vault-update",
+                "web-vault-reveal", "web-vault-history"}  # fmt: skip
 LAST = ("web-logout",)  # ends the caller's session: after everything else
 
 

@@ -86,6 +86,7 @@ async def _record_context(
         "comparison": await reference_comparison(request, db, site, number),
         "can_approve": permits(c.identity, Action.APPROVE_BASELINE, site_service.resource_of(site, customer))
         and site.baseline_version != number,
+        "can_vault": permits(c.identity, Action.READ_VAULT, site_service.resource_of(site, customer)),
     }
 
 
