@@ -5,12 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from collector.api.common import int_param
 from collector.auth import Action, permits
+from collector.db import queries
+from collector.db.models import Site
 from collector.db.vault_tables import VaultEntry
+from collector.diff import device_label
 from collector.errors import ApiError
-from collector.keys import sessions_key, vault_keys_key
+from collector.ingest import load_snapshot
+from collector.keys import sessions_key, snapshot_cache_key, vault_keys_key
 from collector.services import vault as vault_service
 from collector.vault.store import KINDS, SECRET_FIELDS, EntryDraft
 from collector.web.guard import ctx, form_with_csrf
@@ -35,13 +40,32 @@ def _card(entry: VaultEntry) -> dict[str, Any]:
     }
 
 
+async def device_names(request: web.Request, db: AsyncSession, site: Site) -> dict[str, str]:
+    """Device id → "cam-gate (HIKVISION DS-2CD2T47G2-L)" from the latest version, for the cards."""
+    if site.id is None or not site.latest_version:
+        return {}
+    meta = await queries.version_meta(db, site.id, site.latest_version)
+    if meta is None:
+        return {}
+    snapshot = await load_snapshot(
+        db, request.app[snapshot_cache_key], site.id, meta.version, meta.content_hash
+    )
+    return {d.id: device_label(d) for d in snapshot.devices}
+
+
 async def vault_page(request: web.Request) -> web.StreamResponse:
+    return await _list(request, status=200)
+
+
+async def _list(request: web.Request, *, status: int, error: str | None = None) -> web.StreamResponse:
     c = ctx(request)
     async with request.app[sessions_key]() as db, db.begin():
         site, customer, entries = await vault_service.site_entries(db, c, request.match_info["site"])
+        names = await device_names(request, db, site)
     return await render(
         request,
         "pages/vault/list.html",
+        status=status,
         area="sites",
         site=site,
         customer=customer,
@@ -51,6 +75,8 @@ async def vault_page(request: web.Request) -> web.StreamResponse:
         labels=FIELD_LABELS,
         can_edit=permits(c.identity, Action.EDIT_VAULT),
         can_history=permits(c.identity, Action.READ_VAULT_HISTORY),
+        names=names,
+        error=error,
     )
 
 
@@ -89,30 +115,9 @@ async def entry_submit(request: web.Request) -> web.StreamResponse:
     except ApiError as exc:
         if exc.status not in (409, 422):
             raise
-        return await _page_with_error(request, slug, exc)
+        return await _list(request, status=exc.status, error=exc.message)
     verb = "added" if entry_id is None else "saved"
     return redirect(url(request, "web-vault", query={"done": f"{saved.label} {verb}"}, site=slug))
-
-
-async def _page_with_error(request: web.Request, slug: str, exc: ApiError) -> web.StreamResponse:
-    c = ctx(request)
-    async with request.app[sessions_key]() as db:
-        site, customer, entries = await vault_service.site_entries(db, c, slug)
-    return await render(
-        request,
-        "pages/vault/list.html",
-        status=exc.status,
-        area="sites",
-        site=site,
-        customer=customer,
-        cards=[_card(e) for e in entries],
-        kinds=KINDS,
-        secret_fields=SECRET_FIELDS,
-        labels=FIELD_LABELS,
-        can_edit=permits(c.identity, Action.EDIT_VAULT),
-        can_history=permits(c.identity, Action.READ_VAULT_HISTORY),
-        error=exc.message,
-    )
 
 
 async def reveal_submit(request: web.Request) -> web.StreamResponse:
@@ -164,7 +169,7 @@ async def import_submit(request: web.Request) -> web.StreamResponse:
     except ApiError as exc:
         if exc.status not in (413, 415, 422):
             raise
-        return await _page_with_error(request, slug, exc)
+        return await _list(request, status=exc.status, error=exc.message)
     done = f"imported: {result.created} added, {result.updated} changed"
     return redirect(url(request, "web-vault", query={"done": done}, site=slug))
 
