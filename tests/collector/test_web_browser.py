@@ -321,9 +321,7 @@ async def test_admin_pages_at_desktop_and_phone_sizes(collector: Collector, brow
         await context.close()
 
 
-async def test_technician_navigation_search_as_you_type_and_inline_device_approval(
-    collector: Collector, browser: Browser
-):
+async def test_technician_navigation_and_search_as_you_type(collector: Collector, browser: Browser):
     context = await browser.new_context(viewport={"width": PHONE, "height": 844}, is_mobile=True)
     page = await context.new_page()
     complaints = watch_console(page)
@@ -363,3 +361,48 @@ async def test_two_browsers_approving_the_same_site(collector: Collector, browse
     await one.screenshot(path=shots(tmp_path) / "stale-approval-1366.png", full_page=True)
     await first.close()
     await second.close()
+
+
+def cli(data_dir: Path, *args: str) -> str:
+    done = subprocess.run(
+        [str(ASBUILT), "collector", *args, "--data-dir", str(data_dir)], capture_output=True, text=True,
+        timeout=60, check=False, env={k: v for k, v in os.environ.items() if k != "ASBUILT_DATABASE_URL"},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+async def test_registered_device_approved_inline(collector: Collector, browser: Browser, tmp_path: Path):
+    """Technicians may sign in only from approved devices: the phone registers itself and waits; the
+    admin approves it in the list (htmx swaps the row in place); then the phone signs in."""
+    cli(collector.data_dir, "policy", "set", "technician", "--require-device")
+    phone = await browser.new_context(viewport={"width": PHONE, "height": 844}, is_mobile=True)
+    tech = await phone.new_page()
+    await tech.goto(f"{collector.url}/login")
+    await tech.get_by_label("User name").fill(TECH)
+    await tech.get_by_label("Password").fill(PASSWORD)
+    await tech.get_by_role("button", name="Sign in").click()
+    await expect(tech.get_by_role("heading", level=1)).to_have_text("This device is not approved")
+    await tech.screenshot(path=shots(tmp_path) / "device-pending-390.png", full_page=True)
+
+    office = await browser.new_context(viewport={"width": DESKTOP, "height": 900})
+    admin = await office.new_page()
+    complaints = watch_console(admin)
+    await sign_in(admin, collector.url, ADMIN)
+    await admin.goto(f"{collector.url}/admin/devices?status=pending")
+    row = admin.locator("tr", has_text=TECH)
+    await expect(row).to_contain_text("pending")
+    await admin.screenshot(path=shots(tmp_path) / "devices-pending-1366.png", full_page=True)
+    await row.get_by_role("button", name="Approve").click()
+    await expect(row).to_contain_text("approved")
+    await expect(row).to_contain_text(f"by {ADMIN}")
+    assert admin.url == f"{collector.url}/admin/devices?status=pending"  # swapped in place, no reload
+    assert complaints == [], complaints
+
+    await tech.goto(f"{collector.url}/login")
+    await tech.get_by_label("User name").fill(TECH)
+    await tech.get_by_label("Password").fill(PASSWORD)
+    await tech.get_by_role("button", name="Sign in").click()
+    await expect(tech).to_have_url(f"{collector.url}/")
+    await phone.close()
+    await office.close()
