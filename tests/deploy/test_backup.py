@@ -79,7 +79,7 @@ def cli_db(data_dir: Path, database_url: str | None) -> list[str]:
 
 async def make_collector(data_dir: Path, database_url: str | None) -> Before:
     """A collector with a customer, site, agent, one stored version and one unused enrolment code."""
-    assert "revision 0001" in asbuilt("collector", "migrate", *cli_db(data_dir, database_url))
+    assert "revision 0002" in asbuilt("collector", "migrate", *cli_db(data_dir, database_url))
     enrol = ["collector", "enrol-code", "--customer", "ACME", "--site", SITE, *cli_db(data_dir, database_url)]
     used_code = asbuilt(*enrol).strip()
     snapshot = depot(site_id=SITE)
