@@ -47,7 +47,13 @@ def diff_line_class(line: str) -> str:
     return ""
 
 
+def groups(secret: str, size: int = 4) -> str:
+    """'XZKZCHPI…' → 'XZKZ CHPI …': a key typed into a phone by hand, read in groups."""
+    return " ".join(secret[i : i + size] for i in range(0, len(secret), size))
+
+
 FILTERS = {
+    "groups": groups,
     "when": when,
     "iso": iso,
     "watts": watts,

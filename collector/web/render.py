@@ -61,5 +61,30 @@ def url(request: web.Request, name: str, query: dict[str, str] | None = None, **
     return target.with_query(query) if query else target
 
 
+ERROR_TITLES = {
+    400: "That request was not understood",
+    401: "Please sign in",
+    403: "Not allowed",
+    404: "Not found",
+    409: "Changed in the meantime",
+    413: "Too large",
+    422: "Please check what was entered",
+    428: "Reload first",
+    429: "Too many attempts",
+}
+
+
+def back_path(request: web.Request) -> str | None:
+    """Where the person came from on this site (Referer, same origin only), to go back and reload."""
+    referer = URL(request.headers.get("Referer", ""))
+    if not referer.is_absolute() or referer.origin() != request.url.origin():
+        return None
+    path = referer.raw_path_qs
+    return path if path.startswith("/") and not path.startswith("//") else None
+
+
 async def error_page(request: web.Request, status: int, message: str) -> web.Response:
-    return await render(request, "pages/error.html", status=status, status_code=status, message=message)
+    return await render(
+        request, "pages/error.html", status=status, status_code=status, message=message,
+        title=ERROR_TITLES.get(status, "Something went wrong"), back=back_path(request),
+    )  # fmt: skip

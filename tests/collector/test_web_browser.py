@@ -2,8 +2,11 @@
 
 The real collector runs as `asbuilt collector serve` on 127.0.0.1 with SQLite in a temporary
 directory; an agent enrolled with a one-time code pushes two versions through the API.
-Then a person's path: log in, open the site, go through history to a diff, approve a baseline.
-Screenshots (desktop and a 375 px phone) are written to the test's temporary directory.
+People are made with the admin CLI (`asbuilt collector user add … --password-stdin`), as an install
+does. Then a person's path: sign in, open the site, go through history to a diff, approve a baseline;
+the admin's pages (users, regions, customers, devices, audit, account, second factor, password) at
+1366 px and on a 390 px phone, with screenshots in ASBUILT_SCREENSHOTS (default: the test's
+temporary directory); and two browsers approving the same site.
 
 Needs: apt-get install chromium (scripts/system-deps.sh) and the playwright pip package (dev extra);
 `playwright install` is never run: the browser is the system's.
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import secrets
 import signal
 import socket
@@ -31,6 +35,8 @@ from collector.db.session import make_engine, make_sessionmaker, sqlite_url
 from collector.enrolment import issue_code
 from tests.collector.test_web_ui import DOCK_SERIAL, site_v1, site_v2
 
+pytestmark = pytest.mark.browser
+
 CHROMIUM = Path(os.environ.get("ASBUILT_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
     "--headless=new",
@@ -45,7 +51,12 @@ CHROMIUM_ARGS = [
 ASBUILT = Path(sys.executable).with_name("asbuilt")
 SITE = "depot-web"
 START_TIMEOUT_S = 30
-PHONE_WIDTH = 375
+PHONE_WIDTH = 390
+
+
+PASSWORD = "a long browser password"
+ADMIN, TECH = "ada", "tom"
+PHONE, DESKTOP = 390, 1366
 
 
 @dataclass
@@ -53,6 +64,17 @@ class Collector:
     url: str
     token: str
     data_dir: Path
+
+
+def add_user(data_dir: Path, name: str, *args: str) -> None:
+    """`asbuilt collector user add`, exactly as the deploy docs run it."""
+    command = [str(ASBUILT), "collector", "user", "add", name, *args, "--password-stdin"]
+    done = subprocess.run(
+        [*command, "--data-dir", str(data_dir)],
+        input=PASSWORD + "\n", capture_output=True, text=True, timeout=60, check=False,
+        env={k: v for k, v in os.environ.items() if k != "ASBUILT_DATABASE_URL"},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
 
 
 def free_port() -> int:
@@ -114,6 +136,8 @@ async def collector(tmp_path: Path) -> AsyncIterator[Collector]:
                     "/api/v1/snapshots", data=snap.canonical_json(), headers=headers
                 ) as resp:
                     assert resp.status == 201, await resp.text()
+        add_user(data_dir, ADMIN, "--role", "admin")
+        add_user(data_dir, TECH, "--role", "technician")
         yield Collector(url, token, data_dir)
     finally:
         proc.send_signal(signal.SIGINT)  # aiohttp shuts down cleanly on SIGINT
@@ -140,7 +164,7 @@ async def browser() -> AsyncIterator[Browser]:
             await chromium.close()
 
 
-REFUSED_LOGIN = "Failed to load resource: the server responded with a status of 401 (Unauthorized)"
+REFUSED = ("401 (Unauthorized)", "409 (Conflict)")  # the deliberate wrong password, the stale approval
 
 
 def watch_console(page: Page) -> list[str]:
@@ -151,7 +175,7 @@ def watch_console(page: Page) -> list[str]:
     problems: list[str] = []
     page.on(
         "console",
-        lambda m: problems.append(m.text) if m.type == "error" and m.text != REFUSED_LOGIN else None,
+        lambda m: problems.append(m.text) if m.type == "error" and not m.text.endswith(REFUSED) else None,
     )
     page.on("pageerror", lambda e: problems.append(str(e)))
     return problems
@@ -165,11 +189,12 @@ async def test_technician_walks_through_the_site(collector: Collector, browser: 
     # Not logged in: the site list sends us to the login form, which brings us back.
     await page.goto(f"{collector.url}/")
     await expect(page).to_have_url(f"{collector.url}/login?next=/")
-    await page.get_by_label("Admin token").fill("not the token")
-    await page.get_by_role("button", name="Log in").click()
-    await expect(page.get_by_role("alert")).to_have_text("That token is not valid.")
-    await page.get_by_label("Admin token").fill(collector.token)
-    await page.get_by_role("button", name="Log in").click()
+    await page.get_by_label("User name").fill(TECH)
+    await page.get_by_label("Password").fill("not the password")
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.get_by_role("alert")).to_contain_text("do not match")
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Sign in").click()
     await expect(page).to_have_url(f"{collector.url}/")
 
     row = page.locator("table.sites tbody tr", has_text="Depot Nord")
@@ -203,9 +228,11 @@ async def test_technician_walks_through_the_site(collector: Collector, browser: 
     await page.goto(f"{collector.url}/sites/{SITE}/versions/2")
     await page.get_by_label("Note").fill("commissioning walk-through")
     await page.get_by_role("button", name="Approve v2 as baseline").click()
-    await expect(page).to_have_url(f"{collector.url}/sites/{SITE}/versions/2")
+    await expect(page).to_have_url(
+        f"{collector.url}/sites/{SITE}/versions/2?done=v2+approved+as+the+baseline"
+    )
     head = page.locator("section.head")
-    await expect(head).to_contain_text("approved by admin")
+    await expect(head).to_contain_text(f"approved by {TECH}")
     await expect(head).to_contain_text("commissioning walk-through")
     await expect(page.get_by_role("button", name="Approve v2 as baseline")).to_have_count(0)
     await page.goto(f"{collector.url}/")
@@ -215,15 +242,14 @@ async def test_technician_walks_through_the_site(collector: Collector, browser: 
     assert complaints == []
     await context.close()
 
-    # The same pages on a phone: nothing wider than the screen, tables scroll inside their box.
+    # The same pages on a phone: nothing wider than the screen; the device table is one card per
+    # device with serial, IP and MAC in view.
     phone = await browser.new_context(
-        viewport={"width": PHONE_WIDTH, "height": 812}, device_scale_factor=2, is_mobile=True, has_touch=True
+        viewport={"width": PHONE_WIDTH, "height": 844}, device_scale_factor=2, is_mobile=True, has_touch=True
     )
     page = await phone.new_page()
     complaints = watch_console(page)
-    await page.goto(f"{collector.url}/login")
-    await page.get_by_label("Admin token").fill(collector.token)
-    await page.get_by_role("button", name="Log in").click()
+    await sign_in(page, collector.url, TECH)
     for name, path in (
         ("sites", "/"),
         ("site", f"/sites/{SITE}/versions/2"),
@@ -232,16 +258,151 @@ async def test_technician_walks_through_the_site(collector: Collector, browser: 
         await page.goto(collector.url + path)
         width = await page.evaluate("document.documentElement.scrollWidth")
         assert width <= PHONE_WIDTH, f"{path} is {width} px wide on a {PHONE_WIDTH} px phone"
-        await page.screenshot(path=tmp_path / f"{name}-phone.png", full_page=name != "site")
-
-    # Swiped sideways, the device table keeps its name column in view.
+        await page.screenshot(path=shots(tmp_path) / f"{name}-phone.png", full_page=name != "site")
     await page.goto(f"{collector.url}/sites/{SITE}")
-    box = page.locator("#devices .scroll")
-    await box.evaluate("e => { e.scrollLeft = 400; }")
-    assert await box.evaluate("e => e.scrollLeft") > 0
-    name_cell = page.locator("#devices tr", has_text="cam-dock").locator("th")
-    cell, frame = await name_cell.bounding_box(), await box.bounding_box()
-    assert cell is not None and frame is not None and abs(cell["x"] - frame["x"]) < 2
-    await page.locator("#devices").screenshot(path=tmp_path / "devices-phone-swiped.png")
+    card = page.locator("#devices tr", has_text="cam-dock")
+    for text in (DOCK_SERIAL, "10.77.0.74", "ac:cc:8e:5a:02:09"):
+        cell = card.locator("td", has_text=text)
+        box = await cell.bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE_WIDTH + 1, text
+    await card.screenshot(path=shots(tmp_path) / "device-card-phone.png")
     assert complaints == []
     await phone.close()
+
+
+def shots(tmp_path: Path) -> Path:
+    folder = Path(os.environ.get("ASBUILT_SCREENSHOTS", str(tmp_path)))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+async def sign_in(page: Page, url: str, name: str) -> None:
+    await page.goto(f"{url}/login")
+    await page.get_by_label("User name").fill(name)
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page).to_have_url(f"{url}/")
+
+
+ADMIN_PAGES = (
+    ("users", "/admin/users", "Users"),
+    ("regions", "/admin/regions", "Regions"),
+    ("customers", "/customers", "Customers"),
+    ("devices", "/admin/devices", "Registered devices"),
+    ("audit", "/audit", "Audit log"),
+    ("account", "/account", ADMIN),
+    ("totp", "/account/totp", "Second factor"),
+    ("password", "/account/password", "Change password"),
+    ("sites", "/", "Sites"),
+    ("record", f"/sites/{SITE}", "Depot Nord"),
+)
+
+
+async def test_admin_pages_at_desktop_and_phone_sizes(collector: Collector, browser: Browser, tmp_path: Path):
+    for width, height in ((DESKTOP, 900), (PHONE, 844)):
+        context = await browser.new_context(
+            viewport={"width": width, "height": height}, is_mobile=width == PHONE
+        )
+        page = await context.new_page()
+        complaints = watch_console(page)
+        await page.goto(f"{collector.url}/login")
+        await page.screenshot(path=shots(tmp_path) / f"signin-{width}.png", full_page=True)
+        await sign_in(page, collector.url, ADMIN)
+        nav = page.get_by_role("navigation", name="Main")
+        for label in ("Sites", "Customers", "Users", "Regions", "Devices", "Audit", "Account"):
+            await expect(nav.get_by_role("link", name=label)).to_be_visible()
+        for name, path, heading in ADMIN_PAGES:
+            await page.goto(collector.url + path)
+            await expect(page.get_by_role("heading", level=1)).to_contain_text(heading)
+            scroll = await page.evaluate("document.documentElement.scrollWidth")
+            assert scroll <= width, f"{path} is {scroll} px wide at {width} px"
+            await page.screenshot(path=shots(tmp_path) / f"{name}-{width}.png", full_page=True)
+        assert complaints == [], complaints
+        await context.close()
+
+
+async def test_technician_navigation_and_search_as_you_type(collector: Collector, browser: Browser):
+    context = await browser.new_context(viewport={"width": PHONE, "height": 844}, is_mobile=True)
+    page = await context.new_page()
+    complaints = watch_console(page)
+    await sign_in(page, collector.url, TECH)
+    nav = page.get_by_role("navigation", name="Main")
+    await expect(nav.get_by_role("link", name="Sites")).to_be_visible()
+    for hidden in ("Users", "Regions", "Devices", "Audit"):
+        await expect(nav.get_by_role("link", name=hidden)).to_have_count(0)
+    # htmx: typing filters the list in place (no page load), and the address follows.
+    await page.get_by_role("searchbox").type(DOCK_SERIAL, delay=20)
+    await expect(page.locator("#site-results")).to_contain_text("cam-dock")
+    await expect(page).to_have_url(re.compile(r"\?q=SER-DOCK-0077$"))
+    await page.get_by_role("searchbox").fill("no-such-thing-anywhere")
+    await page.get_by_role("searchbox").press("Enter")
+    await expect(page.locator("#site-results")).to_contain_text("Nothing matches")
+    assert complaints == [], complaints
+    await context.close()
+
+
+async def test_two_browsers_approving_the_same_site(collector: Collector, browser: Browser, tmp_path: Path):
+    """Two people open v1's page; the technician approves it on a phone; the admin, still on the page
+    loaded before, approves too: refused, and told in words who approved what."""
+    first = await browser.new_context(viewport={"width": DESKTOP, "height": 900})
+    second = await browser.new_context(viewport={"width": PHONE, "height": 844}, is_mobile=True)
+    one, two = await first.new_page(), await second.new_page()
+    await sign_in(one, collector.url, ADMIN)
+    await sign_in(two, collector.url, TECH)
+    for page in (one, two):
+        await page.goto(f"{collector.url}/sites/{SITE}/versions/1")
+    await two.get_by_role("button", name="Approve v1 as baseline").click()
+    await expect(two.locator(".flash")).to_have_text("v1 approved as the baseline")
+    await one.get_by_label("Note").fill("from a page opened earlier")
+    await one.get_by_role("button", name="Approve v1 as baseline").click()
+    message = one.get_by_text("changed after you loaded it")
+    await expect(message).to_be_visible()
+    await expect(one.locator("main")).to_contain_text(f"approved as the baseline by {TECH}")
+    await one.screenshot(path=shots(tmp_path) / "stale-approval-1366.png", full_page=True)
+    await first.close()
+    await second.close()
+
+
+def cli(data_dir: Path, *args: str) -> str:
+    done = subprocess.run(
+        [str(ASBUILT), "collector", *args, "--data-dir", str(data_dir)], capture_output=True, text=True,
+        timeout=60, check=False, env={k: v for k, v in os.environ.items() if k != "ASBUILT_DATABASE_URL"},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+async def test_registered_device_approved_inline(collector: Collector, browser: Browser, tmp_path: Path):
+    """Technicians may sign in only from approved devices: the phone registers itself and waits; the
+    admin approves it in the list (htmx swaps the row in place); then the phone signs in."""
+    cli(collector.data_dir, "policy", "set", "technician", "--require-device")
+    phone = await browser.new_context(viewport={"width": PHONE, "height": 844}, is_mobile=True)
+    tech = await phone.new_page()
+    await tech.goto(f"{collector.url}/login")
+    await tech.get_by_label("User name").fill(TECH)
+    await tech.get_by_label("Password").fill(PASSWORD)
+    await tech.get_by_role("button", name="Sign in").click()
+    await expect(tech.get_by_role("heading", level=1)).to_have_text("This device is not approved")
+    await tech.screenshot(path=shots(tmp_path) / "device-pending-390.png", full_page=True)
+
+    office = await browser.new_context(viewport={"width": DESKTOP, "height": 900})
+    admin = await office.new_page()
+    complaints = watch_console(admin)
+    await sign_in(admin, collector.url, ADMIN)
+    await admin.goto(f"{collector.url}/admin/devices?status=pending")
+    row = admin.locator("tr", has_text=TECH)
+    await expect(row).to_contain_text("pending")
+    await admin.screenshot(path=shots(tmp_path) / "devices-pending-1366.png", full_page=True)
+    await row.get_by_role("button", name="Approve").click()
+    await expect(row).to_contain_text("approved")
+    await expect(row).to_contain_text(f"by {ADMIN}")
+    assert admin.url == f"{collector.url}/admin/devices?status=pending"  # swapped in place, no reload
+    assert complaints == [], complaints
+
+    await tech.goto(f"{collector.url}/login")
+    await tech.get_by_label("User name").fill(TECH)
+    await tech.get_by_label("Password").fill(PASSWORD)
+    await tech.get_by_role("button", name="Sign in").click()
+    await expect(tech).to_have_url(f"{collector.url}/")
+    await phone.close()
+    await office.close()

@@ -354,7 +354,10 @@ def test_dockerfile_copies_everything_the_package_build_needs(tmp_path: Path) ->
     for needed in (
         "collector/db/migrations/versions/0001_initial_tables.py",
         "collector/db/migrations/env.py",
-        "collector/web/templates/login.html",
+        "collector/db/migrations/versions/0002_people.py",
+        "collector/web/templates/pages/account/login.html",
+        "collector/web/templates/layouts/base.html",
+        "collector/web/static/vendor/htmx-2.0.11.min.js",
         "drivers/snapshot.schema.json",
         "asbuilt/cli.py",
     ):
