@@ -213,11 +213,15 @@ async def sweep(
             add(items, "wsd")
             result.methods.append("wsd" + (":unicast" if wsd_targets else ""))
 
+    # mDNS is link-local: browsed on our LAN interfaces, and on loopback scopes (a lab on `lo`) from
+    # an address of the scope itself; never on routed scopes.
+    mdns_on = interfaces + [_loopback_browse_address(p.scope) for p in remote if is_loopback_scope(p.scope)]
+
     async def run_mdns() -> None:
-        if not interfaces:
-            return  # mDNS is link-local: nothing to browse on routed or loopback scopes
+        if not mdns_on:
+            return
         items = await guarded(
-            "mdns", config.wsd_window_s + STAGE_SLACK_S, discovery.mdns(interfaces, config.wsd_window_s)
+            "mdns", config.wsd_window_s + STAGE_SLACK_S, discovery.mdns(mdns_on, config.wsd_window_s)
         )
         if items is not None:
             add(items, "mdns")
@@ -262,6 +266,13 @@ async def sweep(
                 "port or WS-Discovery stay unseen and MACs come from the switches only"
             )
     return result
+
+
+def _loopback_browse_address(scope: str) -> str:
+    """The address mDNS browses a loopback scope from: its last host address (any 127/8 address is
+    ours on `lo`; a lab keeps its devices low in the range)."""
+    net = ipaddress.ip_network(scope)
+    return str(net.broadcast_address - 1) if net.num_addresses > 2 else str(net.network_address)
 
 
 def _problem(driver: str, kind: ProblemKind, message: str) -> Problem:
