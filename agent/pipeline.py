@@ -19,7 +19,14 @@ from agent.config import ScanConfig
 from agent.correlate import correlate, source_host
 from agent.credentials import BoundCredential, CredentialBook
 from agent.identify import Plan, identify, load_drivers
-from agent.merge import config_texts, merge_device, merge_devices, note_problems, switch_tables
+from agent.merge import (
+    config_texts,
+    merge_device,
+    merge_devices,
+    note_problems,
+    shared_endpoints,
+    switch_tables,
+)
 from agent.snapshot import SnapshotParts, build_snapshot, scan_info
 from agent.sweep import SweepResult, sweep
 from drivers.base import DeviceDriver
@@ -185,8 +192,11 @@ def assemble(
     configs: list[ConfigText] = []
     problems: list[Problem] = []
     arp: dict[str, str] = {}
+    shared = shared_endpoints(
+        (r.plan.candidate for r in results), (report for r in results for report in r.reports)
+    )
     for result in results:
-        device = merge_device(result.plan.candidate, result.reports, result.plan.role_hint)
+        device = merge_device(result.plan.candidate, result.reports, result.plan.role_hint, shared)
         devices.append(device)
         if device.role is Role.SWITCH or any(r.fdb or r.lldp for r in result.reports):
             entries, neighbors, table = switch_tables(device, result.reports)
