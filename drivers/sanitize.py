@@ -30,9 +30,10 @@ def sub(pattern: str, replacement: str = rf"\1 {REMOVED}", *, ignore_case: bool 
     return Filter(re.compile(pattern, flags), replacement)
 
 
-def drop_line(pattern: str) -> Filter:
+def drop_line(pattern: str, *, ignore_case: bool = False) -> Filter:
     """A filter that deletes every whole line on which `pattern` matches (anchored at the line start)."""
-    return Filter(re.compile(rf"^(?:{pattern})[^\n]*(?:\n|\Z)", re.MULTILINE), "")
+    flags = re.MULTILINE | (re.IGNORECASE if ignore_case else 0)
+    return Filter(re.compile(rf"^(?:{pattern})[^\n]*(?:\n|\Z)", flags), "")
 
 
 def apply_filters(text: str, filters: Iterable[Filter]) -> str:
@@ -119,3 +120,15 @@ CISCO_NOISE: Sequence[Filter] = (
 )
 
 PROCURVE_NOISE: Sequence[Filter] = (drop_line(r"Running configuration:"),)
+
+# Noise every platform may carry (headers with dates, uptimes, export stamps).
+SHARED_NOISE: Sequence[Filter] = (
+    drop_line(r"\s*!\s*Time:", ignore_case=True),
+    drop_line(r"\s*;.*Configuration Editor; Created on release", ignore_case=True),  # ProCurve header
+    drop_line(r".*\buptime\b", ignore_case=True),
+    drop_line(r"\s*#\s*(?:generated|exported) (?:at|on)\b", ignore_case=True),
+)
+
+# Every noise rule the drivers declare, in one place: the collector's configuration diff applies
+# exactly these (to texts stored before a rule existed, too), so noise is defined once.
+ALL_NOISE: Sequence[Filter] = (*CISCO_NOISE, *PROCURVE_NOISE, *SHARED_NOISE)
