@@ -291,6 +291,7 @@ def _key_text(record: Record) -> str:
 
 # ---------------------------------------------------------------- configuration text
 
+
 def filter_noise(text: str) -> list[str]:
     """The configuration lines that matter: noise lines dropped, trailing blanks trimmed."""
     # The noise rules are the drivers' own declarations (drivers.sanitize.ALL_NOISE), not a copy.
