@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from drivers.base import Candidate
 
@@ -29,19 +29,30 @@ async def _is_open(ip: str, port: int, timeout_s: float) -> bool:
 
 
 async def tcp_sweep(
-    ips: Iterable[str], ports: Iterable[int] = DEFAULT_PORTS, concurrency: int = 256, timeout_s: float = 1.0
+    ips: Iterable[str],
+    ports: Iterable[int] = DEFAULT_PORTS,
+    concurrency: int = 256,
+    timeout_s: float = 1.0,
+    on_host: Callable[[str, set[int]], object] | None = None,
 ) -> dict[str, set[int]]:
-    """ip -> open ports, for every host with at least one open port."""
+    """ip -> open ports, for every host with at least one open port. `concurrency` bounds the
+    connects in flight; a host's ports are tried together, and `on_host` hears of a host with open
+    ports as soon as all of its ports are known (streaming)."""
     port_list = tuple(dict.fromkeys(ports))
-    work = ((ip, port) for ip in ips for port in port_list)
+    hosts = iter(ips)
     found: dict[str, set[int]] = {}
 
     async def worker() -> None:
-        for ip, port in work:  # a shared generator: each item goes to exactly one worker
-            if await _is_open(ip, port, timeout_s):
-                found.setdefault(ip, set()).add(port)
+        for ip in hosts:  # a shared iterator: each host goes to exactly one worker
+            results = await asyncio.gather(*(_is_open(ip, port, timeout_s) for port in port_list))
+            open_ports = {port for port, is_open in zip(port_list, results, strict=True) if is_open}
+            if open_ports:
+                found[ip] = open_ports
+                if on_host is not None:
+                    on_host(ip, open_ports)
 
-    await asyncio.gather(*(worker() for _ in range(max(1, concurrency))))
+    workers = max(1, concurrency // max(1, len(port_list)))
+    await asyncio.gather(*(worker() for _ in range(workers)))
     return found
 
 
