@@ -195,7 +195,18 @@ async def read_walks(
         for vlan in cisco_vlans:
             tables = {f"vlan {vlan} fdb": VLAN_INSTANCE_COLUMNS}
             before = len(notes)
-            instance = await _walk_all(transport.for_vlan(vlan), tables, notes, optional=True)
+            context = transport.for_vlan(vlan)
+            try:
+                # A context that does not answer costs one short probe, not a walk's timeouts.
+                await probe(context, PROBE_TIMEOUT_S)
+            except DeviceTimeout as exc:
+                notes.append(ReportNote(kind=exc.kind, operation=f"snmp vlan {vlan} fdb", message=str(exc)))
+                silent += 1
+                if silent >= MAX_SILENT_VLANS:
+                    notes.append(_no_vlan_instances())
+                    break
+                continue
+            instance = await _walk_all(context, tables, notes, optional=True)
             if instance:
                 vlan_rows[vlan] = instance
             timed_out = any(n.kind is ProblemKind.TIMEOUT for n in notes[before:])
@@ -203,13 +214,7 @@ async def read_walks(
             if silent >= MAX_SILENT_VLANS:
                 # An agent without community indexing drops every community@vlan request: asking
                 # about each of its VLANs would cost one timeout per VLAN for nothing.
-                notes.append(
-                    ReportNote(
-                        kind=ProblemKind.UNSUPPORTED,
-                        operation="snmp vlan fdb",
-                        message="per-VLAN bridge instances do not answer; stopped asking",
-                    )
-                )
+                notes.append(_no_vlan_instances())
                 break
     elif not qbridge_fdb:
         bridge_fdb = {"bridge-fdb": (oids.DOT1D_TP_FDB_PORT, oids.DOT1D_TP_FDB_STATUS)}
@@ -218,6 +223,14 @@ async def read_walks(
         "%s walks: %d rows, %d VLAN instances, %d notes", system.name, len(rows), len(vlan_rows), len(notes)
     )
     return rows, vlan_rows, notes
+
+
+def _no_vlan_instances() -> ReportNote:
+    return ReportNote(
+        kind=ProblemKind.UNSUPPORTED,
+        operation="snmp vlan fdb",
+        message="per-VLAN bridge instances do not answer; stopped asking",
+    )
 
 
 async def _walk_all(
