@@ -21,6 +21,11 @@ PROFILE = VendorProfile(
             "GetEndpointReference answers ActionNotSupported: the endpoint comes from WS-Discovery",
             "onvif/hikvision_ds-2cd2143g2-i_v5.7.3",
         ),
+        "services-list-500": Quirk(
+            "some firmware crashes on GetServices and GetCapabilities (HTTP 500, HTML page): identity is "
+            "read first and the rest of the device service still answers",
+            "onvif/hikvision_ds-2cd1043g0-i_v5.5.82_getservices-500",
+        ),
         "invalid-utf8": Quirk(
             "GetDeviceInformation with bytes that are not UTF-8 in Model",
             "onvif/hikvision_ds-2cd2143g2-i_v5.7.3_invalid-utf8",

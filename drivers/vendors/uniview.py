@@ -15,7 +15,7 @@ PROFILE = VendorProfile(
         "no-optional-network-calls": Quirk(
             "GetDNS, GetNTP, GetNetworkProtocols, GetNetworkDefaultGateway not implemented: recorded as "
             "unsupported operations, not problems",
-            "lab:field/cam-unv-1",
+            "onvif/uniview_ipc2124lr3-pf40m-d_lab-recorded",
         ),
     },
 )
