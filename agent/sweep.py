@@ -34,6 +34,7 @@ EXTRA_TCP_PORTS = (80, 443, 22, 554)  # standard web, SSH and RTSP, besides the 
 TCP_CONCURRENCY = 256
 STAGE_SLACK_S = 10.0  # on top of a discoverer's own window before we give up on it
 TCP_START_S = 0.3  # after the WS-Discovery probes went out: when most ProbeMatches are in
+LARGE_TCP_SWEEP = 4096  # addresses from which the TCP sweep goes in two rounds (see run_tcp)
 
 
 @dataclass
@@ -244,8 +245,17 @@ async def sweep(
 
     async def run_tcp(ips: Iterable[str]) -> None:
         ips = list(ips)
-        limit = config.timeout_s * 3 + STAGE_SLACK_S + len(ips) * len(ports) / 500
-        items = await guarded("tcp", limit, discovery.tcp(ips, ports, min(config.timeout_s, 1.0)))
+        # A large range (a /16 of mostly empty space) is probed on the ports a readable device must
+        # have first (web for ONVIF, SSH for a switch CLI); only hosts that have one get the rest.
+        first = (config.ports.http, config.ports.ssh) if len(ips) > LARGE_TCP_SWEEP else ports
+        limit = config.timeout_s * 3 + STAGE_SLACK_S + len(ips) * len(first) / 500
+        items = await guarded("tcp", limit, discovery.tcp(ips, first, min(config.timeout_s, 1.0)))
+        if items and first != ports:
+            rest = tuple(p for p in ports if p not in first)
+            more = await guarded(
+                "tcp", limit, discovery.tcp([c.ip for c in items], rest, min(config.timeout_s, 1.0))
+            )
+            items = [*items, *(more or [])]
         if items is not None:
             add(items, "tcp")
             result.methods.append("tcp")

@@ -41,6 +41,7 @@ REPEAT_GAP_S = 0.1
 UNICAST_RATE_PPS = 2000  # datagrams per second for unicast sweeps
 RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024
 APP_MAX_DELAY_S = 0.5  # WS-Discovery: a target replies to a probe within this random delay
+LARGE_SWEEP = 4096  # unicast targets that get the full probe set; the rest of a /16 gets one datagram
 
 NS_D = "http://schemas.xmlsoap.org/ws/2005/04/discovery"
 PROBE_TYPES = {
@@ -314,9 +315,12 @@ async def _unicast_sweep(
     loop = asyncio.get_running_loop()
     started = loop.time()
     sent = 0
-    for target in targets:
-        for round_ in range(REPEATS):
-            for message in messages(round_):
+    for index, target in enumerate(targets):
+        # Past the first LARGE_SWEEP targets (a /16 of mostly empty space) each host gets one
+        # datagram (a tds:Device probe, which every ONVIF device answers) instead of both types twice.
+        rounds = range(REPEATS) if index < LARGE_SWEEP else range(1)
+        for round_ in rounds:
+            for message in messages(round_) if index < LARGE_SWEEP else messages(round_)[-1:]:
                 with contextlib.suppress(OSError):
                     transport.sendto(message, (target, port))
                 sent += 1
