@@ -138,7 +138,7 @@ class Collector:
             return
         dialect = cli_driver_for(plan, snmp_report if is_switch else None, self.drivers)
         cli_ok = False
-        if dialect and (is_switch or plan.cli):
+        if dialect and (is_switch or plan.cli) and self._ssh_may_answer(plan):
             switch_vendor = (
                 snmp_report.identity.vendor if snmp_report and snmp_report.identity else None
             ) or vendor
@@ -170,6 +170,13 @@ class Collector:
             for p in snmp_problems
             if switchy or (p.kind not in QUIET_SPECULATIVE_KINDS and not snmp_skipped)
         )
+
+    def _ssh_may_answer(self, plan: Plan) -> bool:
+        """False when the sweep probed the host's ports and SSH was not open: a login would only wait
+        for a port that is closed or filtered."""
+        c = plan.candidate
+        probed = "tcp" in c.sources or bool(c.open_ports)
+        return not probed or bool({self.config.ports.ssh, 22} & c.open_ports)
 
     async def _use(
         self, name: str, plan: Plan, result: TargetResult, vendor: str | None, *, speculative: bool = False

@@ -14,35 +14,12 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from drivers import REGISTRY, get_driver
+from drivers import REGISTRY, get_driver, vendors
 from drivers.base import Candidate, DeviceDriver, DeviceReport, Ports
 from drivers.schema import Role
 
 log = logging.getLogger(__name__)
 
-# Enterprise subtree of sysObjectID → CLI dialect (netmiko platform). Longest prefix wins.
-SYS_OBJECT_ID_DIALECTS: tuple[tuple[str, str], ...] = (
-    ("1.3.6.1.4.1.9.", "cli.cisco_ios"),  # ciscoSystems
-    ("1.3.6.1.4.1.11.2.3.7.11.", "cli.hp_procurve"),  # hp ProCurve / Aruba 2530, 2930
-    ("1.3.6.1.4.1.11.", "cli.hp_procurve"),  # hp
-    ("1.3.6.1.4.1.47196.", "cli.hp_procurve"),  # Aruba (HPE) switches that keep the ProCurve CLI
-)
-VENDOR_DIALECTS: tuple[tuple[str, str], ...] = (
-    ("cisco", "cli.cisco_ios"),
-    ("aruba", "cli.hp_procurve"),
-    ("procurve", "cli.hp_procurve"),
-    ("hewlett", "cli.hp_procurve"),
-    ("hp", "cli.hp_procurve"),
-)
-# A few OUIs of the vendors this product meets most, to order credentials before any login.
-OUI_VENDORS: dict[str, str] = {
-    "00:40:8c": "AXIS", "ac:cc:8e": "AXIS", "b8:a4:4f": "AXIS",
-    "c0:56:e3": "HIKVISION", "44:19:b6": "HIKVISION", "bc:ad:28": "HIKVISION", "4c:bd:8f": "HIKVISION",
-    "3c:ef:8c": "Dahua", "90:02:a9": "Dahua", "e0:50:8b": "Dahua",
-    "00:09:18": "Hanwha Vision", "00:16:6c": "Hanwha Vision",
-    "00:1b:54": "Cisco", "00:1a:a1": "Cisco", "f8:72:ea": "Cisco",
-    "94:18:82": "Aruba", "00:1f:fe": "HP", "3c:a8:2a": "HP",
-}  # fmt: skip
 CONFIDENT_SCORE = 50  # below this, without WS-Discovery, an ONVIF attempt is speculative
 WEB_PORTS = frozenset({80, 443, 8000, 8080, 8443})
 # WS-Discovery types and ONVIF scopes that tell a recorder from a camera.
@@ -77,18 +54,18 @@ def role_hint(candidate: Candidate) -> Role | None:
     marks = " ".join([*candidate.wsd_types, *candidate.wsd_scopes]).lower()
     if any(m in marks for m in RECORDER_MARKS):
         return Role.RECORDER
+    announced = vendors.by_name(candidate.mdns_txt.get("vendor"))
+    if announced is not None and announced.kinds == {vendors.Kind.RECORDER}:
+        return Role.RECORDER  # a NAS/VMS recorder announcing itself (Synology, QNAP)
     if any(m in marks for m in CAMERA_MARKS) or candidate.wsd_endpoint:
         return Role.CAMERA
     return None
 
 
 def vendor_hint(candidate: Candidate) -> str | None:
-    """The vendor discovery suggests (MAC OUI, mDNS service), used to order credentials."""
-    if candidate.mac and candidate.mac[:8] in OUI_VENDORS:
-        return OUI_VENDORS[candidate.mac[:8]]
-    if any("axis" in s for s in candidate.mdns_services):
-        return "AXIS"
-    return None
+    """The vendor every discovery hint together suggests (OUI, WS-Discovery scopes, mDNS type and
+    TXT, HTTP Server header; see drivers.vendors), used to order credentials before any login."""
+    return vendors.vendor_hint(candidate)
 
 
 def load_drivers(names: Iterable[str] | None = None) -> dict[str, type[DeviceDriver]]:
@@ -184,18 +161,12 @@ def cli_driver_for(plan: Plan, snmp_report: DeviceReport | None, available: Iter
     best-scoring CLI driver, else the generic one when SSH is open and SNMP said it is a switch."""
     available = set(available)
     if snmp_report is not None:
-        oid = (snmp_report.switch.sys_object_id if snmp_report.switch else None) or ""
-        oid = oid.lstrip(".") + "."
-        for prefix, dialect in SYS_OBJECT_ID_DIALECTS:
-            if oid.startswith(prefix) and dialect in available:
-                return dialect
+        oid = snmp_report.switch.sys_object_id if snmp_report.switch else None
         vendor = (snmp_report.identity.vendor if snmp_report.identity else None) or ""
         descr = (snmp_report.switch.sys_descr if snmp_report.switch else None) or ""
-        words = f"{vendor} {descr}".lower()
-        for mark, dialect in VENDOR_DIALECTS:
-            hit = mark in words.split() or (len(mark) > 2 and mark in words)
-            if hit and dialect in available:
-                return dialect
+        dialect = vendors.dialect_for(oid, f"{vendor} {descr}", available)
+        if dialect:
+            return dialect
     if plan.cli:
         return plan.cli[0]
     if snmp_report is not None and snmp_report.role is Role.SWITCH and "cli.generic" in available:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any, TypeVar
 
+from drivers import vendors
 from drivers.base import Candidate, DeviceReport
 from drivers.schema import (
     ConfigText,
@@ -77,7 +78,10 @@ def _is_empty(value: Any) -> bool:
 
 
 def merge_device(
-    candidate: Candidate, reports: Sequence[DeviceReport], role_hint: Role | None = None
+    candidate: Candidate,
+    reports: Sequence[DeviceReport],
+    role_hint: Role | None = None,
+    shared_endpoints: frozenset[str] = frozenset(),
 ) -> Device:
     """One device from what discovery saw and what every driver read.
 
@@ -96,7 +100,8 @@ def merge_device(
         recorder = merge_records(recorder, report.recorder)
         switch = merge_records(switch, report.switch)
         role = role or report.role
-    identity = identity or DeviceIdentity()
+    # What the vendor's mDNS TXT record says comes after every driver (Synology: model, serial, DSM).
+    identity = merge_records(identity, vendors.identity_from_mdns(candidate)) or DeviceIdentity()
     if identity.mac is None and candidate.mac:
         identity = identity.model_copy(update={"mac": candidate.mac})
     # The device is known by the address we reached it at; what it reports goes second.
@@ -105,12 +110,15 @@ def merge_device(
         onvif = onvif.model_copy(update={"endpoint_reference": candidate.wsd_endpoint})
     role = role or role_hint or Role.OTHER
     endpoint = onvif.endpoint_reference if onvif else candidate.wsd_endpoint
+    # Cloned firmware images announce one endpoint reference from several hosts: such a reference
+    # identifies none of them, so identity falls back past it (to the IP, after MAC and serial).
+    identifying_endpoint = endpoint if endpoint not in shared_endpoints else None
     return Device(
         id=device_id(
             mac=identity.mac,
             vendor=identity.vendor,
             serial=identity.serial,
-            endpoint_reference=endpoint,
+            endpoint_reference=identifying_endpoint,
             ip=network.ip or candidate.ip,
         ),
         role=role,
@@ -122,6 +130,18 @@ def merge_device(
         drivers=tuple(sorted({r.driver for r in reports})),
         discovered_by=tuple(sorted(candidate.sources)),
     )
+
+
+def shared_endpoints(candidates: Iterable[Candidate], reports: Iterable[DeviceReport]) -> frozenset[str]:
+    """Endpoint references that more than one host of this scan answered with."""
+    owners: dict[str, set[str]] = {}
+    for c in candidates:
+        if c.wsd_endpoint:
+            owners.setdefault(c.wsd_endpoint, set()).add(c.ip)
+    for r in reports:
+        if r.onvif and r.onvif.endpoint_reference:
+            owners.setdefault(r.onvif.endpoint_reference, set()).add(r.ip)
+    return frozenset(e for e, ips in owners.items() if len(ips) > 1)
 
 
 def merge_devices(devices: Iterable[Device]) -> list[Device]:

@@ -7,6 +7,7 @@ snapshot — partial results with problems are a normal outcome, not an exceptio
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -18,11 +19,19 @@ from agent.collect import Collector, TargetResult
 from agent.config import ScanConfig
 from agent.correlate import correlate, source_host
 from agent.credentials import BoundCredential, CredentialBook
-from agent.identify import Plan, identify, load_drivers
-from agent.merge import config_texts, merge_device, merge_devices, note_problems, switch_tables
+from agent.identify import Plan, load_drivers
+from agent.merge import (
+    config_texts,
+    merge_device,
+    merge_devices,
+    note_problems,
+    shared_endpoints,
+    switch_tables,
+)
 from agent.snapshot import SnapshotParts, build_snapshot, scan_info
-from agent.sweep import SweepResult, sweep
-from drivers.base import DeviceDriver
+from agent.stream import StreamingCollect
+from agent.sweep import SweepResult, sweep, tcp_ports
+from drivers.base import Candidate, DeviceDriver
 from drivers.schema import (
     ConfigText,
     Device,
@@ -80,12 +89,50 @@ async def run_scan(
     started_at = datetime.now(UTC)
     seconds: dict[str, float] = {}
 
-    # ---- sweep
+    # ---- sweep, identify and collect, streamed: a host is read as soon as discovery has seen
+    # enough of it (agent/stream.py), while the sweep goes on for the others.
     t0 = time.perf_counter()
+    drivers = load_drivers() if drivers is None else drivers
     emit(ProgressEvent(Stage.SWEEP, "start", detail=", ".join(config.scopes)))
-    swept: SweepResult = await sweep(
-        config, on_found=lambda n: emit(ProgressEvent(Stage.SWEEP, "advance", n))
+    emit(ProgressEvent(Stage.IDENTIFY, "start", 0, None))
+    emit(ProgressEvent(Stage.COLLECT, "start", 0, None))
+    plans: list[Plan] = []
+    finished: list[TargetResult] = []
+
+    def planned(plan: Plan) -> None:
+        plans.append(plan)
+        emit(ProgressEvent(Stage.IDENTIFY, "advance", len(plans), None))
+
+    def collected(result: TargetResult) -> None:
+        finished.append(result)
+        emit(ProgressEvent(Stage.COLLECT, "advance", len(finished), len(plans), result.ip))
+
+    stream = StreamingCollect(
+        Collector(config, book, drivers),
+        drivers,
+        config.ports,
+        tcp_ports(config),
+        on_plan=planned,
+        on_done=collected,
     )
+    loop = asyncio.get_running_loop()
+
+    def found_count(n: int) -> None:
+        loop.call_soon_threadsafe(emit, ProgressEvent(Stage.SWEEP, "advance", n))
+
+    def found_host(candidate: Candidate) -> None:
+        loop.call_soon_threadsafe(stream.see, candidate)
+
+    try:
+        # Discovery runs on its own event loop in a thread: reading the hosts found first keeps
+        # this loop busy, and its timers (the WS-Discovery pacing, connect timeouts of the TCP
+        # sweep) must not wait for that work. Hosts cross over as they are found.
+        swept: SweepResult = await asyncio.to_thread(
+            asyncio.run, sweep(config, on_found=found_count, on_candidate=found_host)
+        )
+    except BaseException:
+        await stream.cancel()
+        raise
     seconds["sweep"] = time.perf_counter() - t0
     emit(
         ProgressEvent(
@@ -93,33 +140,11 @@ async def run_scan(
         )
     )
     log.info("sweep: %d hosts (%s)", len(swept.candidates), _counts(swept.counts))
-
-    # ---- identify
     t0 = time.perf_counter()
-    total = len(swept.candidates)
-    emit(ProgressEvent(Stage.IDENTIFY, "start", 0, total))
-    drivers = load_drivers() if drivers is None else drivers
-    identified: list[Plan] = []
-
-    def planned(plan: Plan) -> None:
-        identified.append(plan)
-        emit(ProgressEvent(Stage.IDENTIFY, "advance", len(identified), total))
-
-    plans = identify(swept.candidates, config.ports, drivers, on_plan=planned)
-    seconds["identify"] = time.perf_counter() - t0
-    emit(ProgressEvent(Stage.IDENTIFY, "done", len(plans), total, _plan_summary(plans)))
-
-    # ---- collect
-    t0 = time.perf_counter()
-    emit(ProgressEvent(Stage.COLLECT, "start", 0, len(plans)))
-    finished: list[TargetResult] = []
-
-    def collected(result: TargetResult) -> None:
-        finished.append(result)
-        emit(ProgressEvent(Stage.COLLECT, "advance", len(finished), len(plans), result.ip))
-
-    results = await Collector(config, book, drivers).collect_all(plans, on_done=collected)
-    seconds["collect"] = time.perf_counter() - t0
+    results = await stream.finish(swept.candidates)
+    seconds["identify"] = 0.0  # planning is pure and done per host as it is found
+    seconds["collect"] = time.perf_counter() - t0  # what collection took after the sweep ended
+    emit(ProgressEvent(Stage.IDENTIFY, "done", len(plans), len(plans), _plan_summary(plans)))
     read = sum(1 for r in results if r.reports)
     emit(ProgressEvent(Stage.COLLECT, "done", len(results), len(results), f"{read} read"))
     log.info("collect: %d of %d hosts read", read, len(results))
@@ -185,8 +210,11 @@ def assemble(
     configs: list[ConfigText] = []
     problems: list[Problem] = []
     arp: dict[str, str] = {}
+    shared = shared_endpoints(
+        (r.plan.candidate for r in results), (report for r in results for report in r.reports)
+    )
     for result in results:
-        device = merge_device(result.plan.candidate, result.reports, result.plan.role_hint)
+        device = merge_device(result.plan.candidate, result.reports, result.plan.role_hint, shared)
         devices.append(device)
         if device.role is Role.SWITCH or any(r.fdb or r.lldp for r in result.reports):
             entries, neighbors, table = switch_tables(device, result.reports)

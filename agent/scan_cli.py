@@ -45,6 +45,8 @@ EXIT_USAGE = 2
 EXIT_PROBLEMS = 3
 EXIT_NOTHING = 4
 EXIT_NOT_DELIVERED = 5
+# Log lines in plain words ("warning: 10.0.0.5: onvif: login refused ..."), not logger names.
+PLAIN_LOG_FORMAT = "%(levelname)s: %(message)s"
 
 
 def scan(
@@ -94,11 +96,22 @@ def scan(
 ) -> None:
     """Scan address ranges: sweep → identify → collect → correlate → snapshot.
 
-    Exit codes: 0 complete (at most 'unsupported' notes); 3 complete with problems (partial);
-    2 usage or configuration error; 4 nothing found, or the scan could not run.
+    Exit codes:
+
+    0  complete (at most 'unsupported' notes)
+
+    2  usage or configuration error
+
+    3  complete with problems (partial results)
+
+    4  nothing found, or the scan could not run
+
+    5  scanned, but the snapshot waits in the spool (--push could not deliver it yet)
     """
     err = Console(stderr=True)
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, stream=sys.stderr)
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING, stream=sys.stderr, format=PLAIN_LOG_FORMAT
+    )
     try:
         config = ScanConfig(
             site=site,
@@ -241,50 +254,76 @@ async def _run_with_progress(
         return await run_scan(config, credentials, progress=on_event)
 
 
+WIDE_TABLE = 150  # columns from which every field gets its own column
+PROBLEM_ORDER = {  # real problems first; "not supported" notes last
+    ProblemKind.INTERNAL: 0, ProblemKind.AUTH: 1, ProblemKind.TIMEOUT: 2, ProblemKind.UNREACHABLE: 3,
+    ProblemKind.PROTOCOL: 4, ProblemKind.PARSE: 5, ProblemKind.UNSUPPORTED: 9,
+}  # fmt: skip
+
+
 def render(snapshot: Snapshot, console: Console) -> None:
-    """The devices table, then the problems."""
+    """The devices table, then the problems (real ones first), fitted to the terminal's width: every
+    column from WIDE_TABLE columns on; below it name, role, vendor and model, IP and switch port, with
+    serial, firmware and MAC left to --json / --out. Cells never break mid-word; values are cut with
+    an ellipsis instead."""
     names = {d.id: (d.identity.hostname or d.network.ip or d.id) for d in snapshot.devices}
     per_device: dict[str | None, int] = {}
     for p in snapshot.problems:
         per_device[p.device_id] = per_device.get(p.device_id, 0) + 1
+    wide = console.width >= WIDE_TABLE
+    columns = (
+        (
+            "name",
+            "role",
+            "vendor",
+            "model",
+            "serial",
+            "firmware",
+            "IP",
+            "MAC",
+            "switch/port",
+            "PoE W",
+            "problems",
+        )
+        if wide
+        else ("name", "role", "vendor / model", "IP", "switch/port", "!")
+    )
     table = Table(title=f"{snapshot.site.site_id}: {len(snapshot.devices)} devices", show_lines=False)
-    for column in (
-        "role",
-        "vendor",
-        "model",
-        "serial",
-        "firmware",
-        "IP",
-        "MAC",
-        "switch/port",
-        "PoE W",
-        "problems",
-    ):
+    for column in columns:
+        fixed = column in ("IP", "MAC", "role", "PoE W", "problems", "!")
         table.add_column(
-            column, overflow="fold", justify="right" if column in ("PoE W", "problems") else "left"
+            column,
+            no_wrap=True,
+            overflow="ellipsis",
+            justify="right" if column in ("PoE W", "problems", "!") else "left",
+            min_width=None if not fixed else len(column),
+            ratio=None if fixed else 1,
         )
     for d in sorted(snapshot.devices, key=_row_order):
         a = d.attachment
-        table.add_row(
-            d.role.value,
-            d.identity.vendor or "",
-            d.identity.model or "",
-            d.identity.serial or "",
-            d.identity.firmware or "",
-            d.network.ip or "",
-            d.identity.mac or "",
-            f"{names.get(a.switch_id, a.switch_name or a.switch_id)} {a.port}" if a else "",
-            f"{a.poe_power_w:g}" if a and a.poe_power_w is not None else "",
-            str(per_device.get(d.id, "")),
-        )
+        place = f"{names.get(a.switch_id, a.switch_name or a.switch_id)} {a.port}" if a else ""
+        name = d.identity.hostname or d.network.ip or d.id
+        count = str(per_device.get(d.id, ""))
+        if wide:
+            table.add_row(
+                name, d.role.value, d.identity.vendor or "", d.identity.model or "", d.identity.serial or "",
+                d.identity.firmware or "", d.network.ip or "", d.identity.mac or "", place,
+                f"{a.poe_power_w:g}" if a and a.poe_power_w is not None else "", count,
+            )  # fmt: skip
+        else:
+            model = " ".join(x for x in (d.identity.vendor, d.identity.model) if x)
+            table.add_row(name, d.role.value, model, d.network.ip or "", place, count)
     console.print(table)
     if snapshot.problems:
-        problems = Table(title=f"{len(snapshot.problems)} problems")
-        for column in ("target", "driver", "stage", "kind", "message"):
-            problems.add_column(column, overflow="fold")
-        for p in snapshot.problems:
-            problems.add_row(p.target, p.driver, p.stage.value, p.kind.value, p.message)
-        console.print(problems)
+        ordered = sorted(snapshot.problems, key=lambda p: (PROBLEM_ORDER.get(p.kind, 8), p.target))
+        real = sum(1 for p in ordered if p.kind is not ProblemKind.UNSUPPORTED)
+        console.print(f"[bold]{real} problem{'s' if real != 1 else ''}[/bold]" + (
+            f" (and {len(ordered) - real} unsupported)" if len(ordered) > real else ""
+        ))  # fmt: skip
+        for p in ordered:
+            where = names.get(p.device_id) if p.device_id else None
+            who = f"{where} ({p.target})" if where and where != p.target else p.target
+            console.print(f"  [bold]{who}[/bold] {p.driver} {p.kind.value}: {p.message}", overflow="fold")
 
 
 def _row_order(d: Device) -> tuple[int, str, str]:

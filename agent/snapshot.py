@@ -2,7 +2,8 @@
 
 Records that would share a key are folded here (the contract refuses duplicate keys): two reports
 of one problem become one problem with both messages. As a last line of defence the finished
-document is searched for every secret of the credential book; any hit is blanked and recorded.
+document is searched for every secret of the credential book (see `scrub_secrets`: free text is
+cleaned, structured fields are only flagged, never blanked).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from agent import __version__
+from drivers.sanitize import distinctive, redact_values
 from drivers.schema import (
     ConfigText,
     Device,
@@ -29,7 +31,6 @@ from drivers.schema import (
     Stage,
 )
 
-REDACTED = "<removed>"
 MIN_SECRET_LENGTH = 4  # shorter "secrets" (e.g. an empty enable password) would blank ordinary text
 
 
@@ -99,47 +100,82 @@ def _unique(records: Iterable[Record]) -> list[Any]:
     return list(seen.values())
 
 
+# Fields that hold free text (device output, our messages): the only places a secret is removed.
+FREE_TEXT_FIELDS = {"configs": "text", "problems": "message"}
+
+
 def scrub_secrets(snapshot: Snapshot, secrets: Iterable[str]) -> Snapshot:
-    """Blank every occurrence of a known secret in any string of the snapshot.
+    """The last check for a secret the drivers' filters missed.
 
-    Drivers already sanitise what they return; this catches a filter that missed (a device echoing a
-    password in a banner, a config line no filter knew). Each hit also becomes a Problem, which names
-    where it was found but not the secret.
+    Secrets never enter a record by construction (no field holds a password; configuration text is
+    filtered by its vendor's rules in the driver). This final pass:
+    - removes known secrets from free text (configuration text, problem messages): distinctive ones
+      wherever they occur, short ones only as whole tokens (drivers.sanitize.redact_values);
+    - never changes a structured field (an identity, a name, an address): one that contains a
+      distinctive secret is *flagged* as a suspected leak, by field path, and left as it is — a serial
+      number "2150PDN123456" is not a leak of the password "12345".
     """
-    needles = sorted({s for s in secrets if len(s) >= MIN_SECRET_LENGTH}, key=len, reverse=True)
-    if not needles:
+    values = {s for s in secrets if s and len(s) >= MIN_SECRET_LENGTH}
+    if not values:
         return snapshot
+    long_ones = distinctive(values)
     text = snapshot.canonical_json()
-    if not any(n in text for n in needles):
+    if not any(v in text for v in values):
         return snapshot
-    hits: list[str] = []
+    data = snapshot.model_dump(mode="json")
+    redacted: list[str] = []
+    for section, name in FREE_TEXT_FIELDS.items():
+        for index, record in enumerate(data[section]):
+            cleaned = redact_values(record[name], values, min_length=MIN_SECRET_LENGTH)
+            if cleaned != record[name]:
+                record[name] = cleaned
+                redacted.append(f"{section}[{index}].{name}")
+    suspected: list[str] = []
 
-    def clean(value: Any, path: str) -> Any:
+    def look(value: Any, path: str) -> None:
         if isinstance(value, str):
-            out = value
-            for needle in needles:
-                if needle in out:
-                    out = out.replace(needle, REDACTED)
-            if out != value:
-                hits.append(path)
-            return out
-        if isinstance(value, dict):
-            return {k: clean(v, f"{path}.{k}") for k, v in value.items()}
-        if isinstance(value, list):
-            return [clean(v, f"{path}[{i}]") for i, v in enumerate(value)]
-        return value
+            if any(v in value for v in long_ones):
+                suspected.append(path)
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                look(v, f"{path}.{k}")
+        elif isinstance(value, list):
+            for i, v in enumerate(value):
+                look(v, f"{path}[{i}]")
 
-    data = clean(snapshot.model_dump(mode="json"), "snapshot")
-    problem = Problem(
+    for section, content in data.items():
+        free = FREE_TEXT_FIELDS.get(section)
+        items = content if isinstance(content, list) else [content]
+        for index, record in enumerate(items):
+            if isinstance(record, dict):
+                for k, v in record.items():
+                    if k != free:
+                        look(v, f"{section}[{index}].{k}" if isinstance(content, list) else f"{section}.{k}")
+    new_problems = []
+    if redacted:
+        new_problems.append(
+            _leak_problem(snapshot, f"a credential secret was removed from {', '.join(redacted[:5])}")
+        )
+    if suspected:
+        new_problems.append(
+            _leak_problem(
+                snapshot,
+                "suspected leak: a credential secret appears in "
+                f"{', '.join(suspected[:5])} (left unchanged; check the device's configuration)",
+            )
+        )
+    if not new_problems:
+        return snapshot
+    problems = [*(Problem.model_validate(p) for p in data["problems"]), *new_problems]
+    data["problems"] = [p.model_dump(mode="json") for p in fold_problems(problems)]
+    return Snapshot.model_validate(data)
+
+
+def _leak_problem(snapshot: Snapshot, message: str) -> Problem:
+    return Problem(
         target=snapshot.site.site_id,
         driver="agent",
         stage=Stage.SNAPSHOT,
         kind=ProblemKind.INTERNAL,
-        message=f"a credential secret appeared in {len(hits)} field(s) and was removed: "
-        + ", ".join(hits[:5]),
+        message=message[:2000],
     )
-    data["problems"] = [*data["problems"], problem.model_dump(mode="json")]
-    data["problems"] = [
-        p.model_dump(mode="json") for p in fold_problems(Problem.model_validate(p) for p in data["problems"])
-    ]
-    return Snapshot.model_validate(data)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -32,6 +33,8 @@ log = logging.getLogger(__name__)
 EXTRA_TCP_PORTS = (80, 443, 22, 554)  # standard web, SSH and RTSP, besides the configured ports
 TCP_CONCURRENCY = 256
 STAGE_SLACK_S = 10.0  # on top of a discoverer's own window before we give up on it
+TCP_START_S = 0.3  # after the WS-Discovery probes went out: when most ProbeMatches are in
+LARGE_TCP_SWEEP = 4096  # addresses from which the TCP sweep goes in two rounds (see run_tcp)
 
 
 @dataclass
@@ -142,31 +145,44 @@ async def sweep(
     networks: Iterable[tuple[str, str, str]] | None = None,
     exclude: set[str] | None = None,
     on_found: Callable[[int], None] | None = None,
+    on_candidate: Callable[[Candidate], None] | None = None,
 ) -> SweepResult:
-    """Find the hosts in the configured scopes. Never raises for a failing discoverer."""
-    discovery = discovery or LiveDiscovery()
+    """Find the hosts in the configured scopes. Never raises for a failing discoverer.
+
+    `on_candidate` streams: it hears of every host (and every new hint about it) as soon as a
+    discoverer sees it — a WS-Discovery reply, an open port — not when the sweep ends."""
     plans = plan_scopes(config, networks)
     exclude = own_addresses() if exclude is None else exclude
     result = SweepResult(candidates=[])
     found: dict[str, Candidate] = {}
     methods = config.methods
 
+    def merge_in(c: Candidate, source: str) -> bool:
+        if c.ip in exclude or not in_scopes(c.ip, config.scopes):
+            return False
+        c = c if source in c.sources else c.model_copy(update={"sources": c.sources | {source}})
+        merged = found[c.ip].merge(c) if c.ip in found else c
+        changed = found.get(c.ip) != merged
+        found[c.ip] = merged
+        if changed and on_candidate is not None:
+            on_candidate(merged)
+        return True
+
     def add(items: Iterable[Candidate], source: str) -> None:
-        count = 0
-        for c in items:
-            if c.ip in exclude or not in_scopes(c.ip, config.scopes):
-                continue
-            c = c if source in c.sources else c.model_copy(update={"sources": c.sources | {source}})
-            found[c.ip] = found[c.ip].merge(c) if c.ip in found else c
-            count += 1
+        count = sum(1 for c in items if merge_in(c, source))
         result.counts[source] = result.counts.get(source, 0) + count
         if on_found:
             on_found(len(found))
 
+    discovery = discovery or LiveDiscovery(on_found=merge_in if on_candidate else None)
+
     async def guarded(name: str, limit_s: float, call: Awaitable[Any]) -> Any:
+        started = time.perf_counter()
         try:
             async with asyncio.timeout(limit_s):
-                return await call
+                found = await call
+                log.debug("%s discovery took %.2f s", name, time.perf_counter() - started)
+                return found
         except TimeoutError:
             result.problems.append(
                 _problem(name, ProblemKind.TIMEOUT, f"{name} gave no result within {limit_s:g} s")
@@ -213,26 +229,42 @@ async def sweep(
             add(items, "wsd")
             result.methods.append("wsd" + (":unicast" if wsd_targets else ""))
 
+    # mDNS is link-local: browsed on our LAN interfaces, and on loopback scopes (a lab on `lo`) from
+    # an address of the scope itself; never on routed scopes.
+    mdns_on = interfaces + [_loopback_browse_address(p.scope) for p in remote if is_loopback_scope(p.scope)]
+
     async def run_mdns() -> None:
-        if not interfaces:
-            return  # mDNS is link-local: nothing to browse on routed or loopback scopes
+        if not mdns_on:
+            return
         items = await guarded(
-            "mdns", config.wsd_window_s + STAGE_SLACK_S, discovery.mdns(interfaces, config.wsd_window_s)
+            "mdns", config.wsd_window_s + STAGE_SLACK_S, discovery.mdns(mdns_on, config.wsd_window_s)
         )
         if items is not None:
             add(items, "mdns")
             result.methods.append("mdns")
 
-    async def run_tcp(ips: list[str]) -> None:
-        limit = config.timeout_s * 3 + STAGE_SLACK_S + len(ips) * len(ports) / 500
-        items = await guarded("tcp", limit, discovery.tcp(ips, ports, min(config.timeout_s, 1.0)))
+    async def run_tcp(ips: Iterable[str]) -> None:
+        ips = list(ips)
+        # A large range (a /16 of mostly empty space) is probed on the ports a readable device must
+        # have first (web for ONVIF, SSH for a switch CLI); only hosts that have one get the rest.
+        first = (config.ports.http, config.ports.ssh) if len(ips) > LARGE_TCP_SWEEP else ports
+        limit = config.timeout_s * 3 + STAGE_SLACK_S + len(ips) * len(first) / 500
+        items = await guarded("tcp", limit, discovery.tcp(ips, first, min(config.timeout_s, 1.0)))
+        if items and first != ports:
+            rest = tuple(p for p in ports if p not in first)
+            more = await guarded(
+                "tcp", limit, discovery.tcp([c.ip for c in items], rest, min(config.timeout_s, 1.0))
+            )
+            items = [*items, *(more or [])]
         if items is not None:
             add(items, "tcp")
             result.methods.append("tcp")
 
-    # First the light, listening discoverers together. The TCP sweep comes after them: thousands
-    # of connects at once would delay the ProbeMatches of the very devices WS-Discovery is hearing
-    # (measured on the 200-camera lab: 157 of 204 endpoints lost when both ran together).
+    # First the light, listening discoverers together. The TCP sweep of routed/loopback scopes starts
+    # once the WS-Discovery probes are out and most replies are in (TCP_START_S): thousands of
+    # connects at once would delay the ProbeMatches of the very devices WS-Discovery is hearing
+    # (measured on the 200-camera lab: 157 of 204 endpoints lost when both started together), but
+    # waiting for the whole window would keep the switches waiting for nothing.
     first: list[Awaitable[None]] = []
     if methods.arp:
         first += [run_arp(p) for p in local]
@@ -240,18 +272,25 @@ async def sweep(
         first.append(run_wsd())
     if methods.mdns:
         first.append(run_mdns())
+
+    async def remote_tcp() -> None:
+        await asyncio.sleep(min(config.wsd_window_s, TCP_START_S + len(wsd_targets) / 1000))
+        heard = {ip for ip, c in found.items() if "wsd" in c.sources or c.open_ports}
+        probe = (ip for p in remote for ip in hosts_of(p.scope) if ip not in heard and ip not in exclude)
+        await run_tcp(probe)
+
+    if methods.tcp and remote:
+        first.append(remote_tcp())
     await asyncio.gather(*first)
 
     if methods.tcp:
-        # Where ARP cannot see (routed, loopback) every address not yet heard from is probed; on our
-        # own LAN only the hosts ARP found that did not answer WS-Discovery (what are they?).
+        # On our own LAN only the hosts ARP found that did not answer WS-Discovery (what are they?).
         heard = {ip for ip, c in found.items() if "wsd" in c.sources or c.open_ports}
-        probe = [ip for p in remote for ip in hosts_of(p.scope) if ip not in heard and ip not in exclude]
-        probe += sorted(
+        local_probe = sorted(
             ip for ip in found if ip not in heard and not any(in_scopes(ip, [p.scope]) for p in remote)
         )
-        if probe:
-            await run_tcp(probe)
+        if local_probe:
+            await run_tcp(local_probe)
 
     result.candidates = sorted(found.values(), key=lambda c: ipaddress.ip_address(c.ip))
     result.methods = sorted(set(result.methods))
@@ -264,12 +303,23 @@ async def sweep(
     return result
 
 
+def _loopback_browse_address(scope: str) -> str:
+    """The address mDNS browses a loopback scope from: its last host address (any 127/8 address is
+    ours on `lo`; a lab keeps its devices low in the range)."""
+    net = ipaddress.ip_network(scope)
+    return str(net.broadcast_address - 1) if net.num_addresses > 2 else str(net.network_address)
+
+
 def _problem(driver: str, kind: ProblemKind, message: str) -> Problem:
     return Problem(target="sweep", driver=driver, stage=Stage.SWEEP, kind=kind, message=message[:2000])
 
 
 class LiveDiscovery:
-    """The real discoverers from drivers.discovery (imported on first use)."""
+    """The real discoverers from drivers.discovery (imported on first use). With `on_found`, every
+    WS-Discovery reply and every host with an open port is passed on as it is seen (streaming)."""
+
+    def __init__(self, on_found: Callable[[Candidate, str], object] | None = None) -> None:
+        self.on_found = on_found
 
     async def arp(self, scope: str, interface: str | None, timeout_s: float) -> ArpOutcome:
         from drivers.discovery import arp
@@ -282,7 +332,11 @@ class LiveDiscovery:
     ) -> list[Candidate]:
         from drivers.discovery import wsd
 
-        return list(await wsd.probe(list(interfaces), list(unicast_targets), port, window_s))
+        stream = self.on_found
+        on_match = (lambda c: stream(c, "wsd")) if stream else None
+        return list(
+            await wsd.probe(list(interfaces), list(unicast_targets), port, window_s, on_match=on_match)
+        )
 
     async def mdns(self, interfaces: Sequence[str], window_s: float) -> list[Candidate]:
         from drivers.discovery import mdns
@@ -292,5 +346,13 @@ class LiveDiscovery:
     async def tcp(self, ips: Sequence[str], ports: Sequence[int], timeout_s: float) -> list[Candidate]:
         from drivers.discovery import tcp
 
-        found = await tcp.tcp_sweep(ips, ports, concurrency=TCP_CONCURRENCY, timeout_s=timeout_s)
+        stream = self.on_found
+        on_host = (
+            (lambda ip, open_ports: stream(Candidate(ip=ip, sources={"tcp"}, open_ports=open_ports), "tcp"))
+            if stream
+            else None
+        )
+        found = await tcp.tcp_sweep(
+            ips, ports, concurrency=TCP_CONCURRENCY, timeout_s=timeout_s, on_host=on_host
+        )
         return tcp.to_candidates(found)

@@ -33,6 +33,7 @@ def version() -> None:
 # (module, attribute, name, kind): "command" mounts a function, "group" a Typer sub-application.
 MOUNTS: tuple[tuple[str, str, str, str], ...] = (
     ("agent.scan_cli", "scan", "scan", "command"),
+    ("agent.record_cli", "record", "record", "command"),
     ("agent.service_cli", "app", "agent", "group"),
     ("collector.cli", "collector_app", "collector", "group"),
     ("lab.cli", "lab_app", "lab", "group"),

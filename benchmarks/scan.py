@@ -74,6 +74,31 @@ def bench_site(name: str, timeout_s: float, window_s: float) -> dict[str, object
         }
 
 
+def bench_sweep16(timeout_s: float, window_s: float) -> dict[str, object]:
+    """A full /16 of loopback addresses (127.26.0.0/16), nearly empty: the small lab's 16 hosts."""
+    with LabProcess("small", mode="loopback", lab_id="f", base=26) as lab:
+        config = ScanConfig(
+            site="sweep16",
+            scopes=("127.26.0.0/16",),
+            ports=parse_ports(lab.ports_option),
+            timeout_s=timeout_s,
+            wsd_window_s=window_s,
+        )
+        cpu_before = _cpu_s()
+        started = time.perf_counter()
+        result: ScanResult = asyncio.run(run_scan(config, parse_credentials(lab.credentials())))
+        check = compare(result.snapshot, lab.truth(), lab.address, no_endpoint=_wsd_off(lab))
+        return {
+            "match": check.percent,
+            "wall": time.perf_counter() - started,
+            "cpu": _cpu_s() - cpu_before,
+            "peak_rss": peak_rss_mb(),
+            "hosts": result.candidates,
+            "devices": len(result.snapshot.devices),
+            "stages": {k: round(v, 2) for k, v in result.stage_seconds.items()},
+        }
+
+
 def _cpu_s() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
@@ -90,7 +115,19 @@ def main() -> None:
     parser.add_argument("--sites", default="small,large", help="comma-separated: small, large, large-N")
     parser.add_argument("--timeout", type=float, default=5.0, help="per-call timeout (s)")
     parser.add_argument("--wsd-window", type=float, default=2.0, help="WS-Discovery listen window (s)")
+    parser.add_argument(
+        "--sweep16", action="store_true", help="instead: a /16 of loopback addresses around the small lab"
+    )
     args = parser.parse_args()
+    if args.sweep16:
+        figures = bench_sweep16(args.timeout, args.wsd_window)
+        Console(width=200).print(
+            f"/16 sweep (127.26.0.0/16, loopback, 16 hosts in it): wall {figures['wall']:.1f} s, "
+            f"scan CPU {figures['cpu']:.1f} s, peak RSS {figures['peak_rss']:.0f} MiB, "
+            f"{figures['hosts']} hosts, {figures['devices']} devices, {figures['match']:.1f} % truth match, "
+            f"stages {figures['stages']}"
+        )
+        return
     rows = [bench_site(site.strip(), args.timeout, args.wsd_window) for site in args.sites.split(",") if site]
 
     table = Table(title="asbuilt scan benchmark (loopback lab in a child process; seconds, MiB)")

@@ -13,13 +13,13 @@ are matched by each record's ``KEY`` and ``VOLATILE`` fields never count anywher
 from __future__ import annotations
 
 import difflib
-import re
 from collections.abc import Iterable, Mapping
 from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from drivers.sanitize import ALL_NOISE, apply_filters
 from drivers.schema import ConfigText, Device, Record, Role, Snapshot, significant
 
 DEFAULT_REMOVED_AFTER = 3  # consecutive scans a device may be absent before it counts as removed
@@ -291,28 +291,11 @@ def _key_text(record: Record) -> str:
 
 # ---------------------------------------------------------------- configuration text
 
-# Lines that change on every read without any configuration change (per vendor, first match wins).
-NOISE_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
-    re.compile(p, re.IGNORECASE)
-    for p in (
-        r"^\s*!\s*Last configuration change",
-        r"^\s*!\s*NVRAM config last updated",
-        r"^\s*!\s*No configuration change since last restart",
-        r"^\s*!\s*Time:",
-        r"^\s*Current configuration\s*:\s*\d+ bytes",
-        r"^\s*Building configuration",
-        r"^\s*ntp clock-period",
-        r"^\s*;.*Configuration Editor; Created on release",  # HP ProCurve header: firmware shows elsewhere
-        r"\buptime\b",
-        r"^\s*#\s*(generated|exported) (at|on)\b",
-    )
-)
-
 
 def filter_noise(text: str) -> list[str]:
     """The configuration lines that matter: noise lines dropped, trailing blanks trimmed."""
-    lines = [ln.rstrip() for ln in text.splitlines()]
-    kept = [ln for ln in lines if not any(p.search(ln) for p in NOISE_PATTERNS)]
+    # The noise rules are the drivers' own declarations (drivers.sanitize.ALL_NOISE), not a copy.
+    kept = [ln.rstrip() for ln in apply_filters(text, ALL_NOISE).splitlines()]
     while kept and not kept[-1]:
         kept.pop()
     return kept

@@ -44,6 +44,7 @@ class Candidate(Model):
     mdns_txt: dict[str, str] = Field(default_factory=dict)
     mdns_name: str | None = None
     open_ports: set[int] = Field(default_factory=set)
+    http_server: str | None = Field(default=None, description="HTTP Server header, when a probe saw one")
 
     def merge(self, other: Candidate) -> Candidate:
         """Combine what two discoverers saw of the same host."""

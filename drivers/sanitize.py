@@ -4,7 +4,8 @@ A filter is a regular expression and its replacement, applied line-wise (``re.MU
 platform module lists its own ``SECRET_FILTERS`` and ``NOISE_FILTERS``, built from the shared patterns
 below; the driver applies them before configuration text leaves it, so a secret never reaches a report,
 a snapshot or a log. ``redact_values`` is the second belt: it removes the literal values of the
-credential the driver logged in with, should a vendor spell a secret in a way no pattern expected.
+credential the driver logged in with, should a vendor spell a secret in a way no pattern expected —
+short, common secrets only as whole tokens, so a serial "2150PDN123456" survives a password "12345".
 """
 
 from __future__ import annotations
@@ -29,9 +30,10 @@ def sub(pattern: str, replacement: str = rf"\1 {REMOVED}", *, ignore_case: bool 
     return Filter(re.compile(pattern, flags), replacement)
 
 
-def drop_line(pattern: str) -> Filter:
+def drop_line(pattern: str, *, ignore_case: bool = False) -> Filter:
     """A filter that deletes every whole line on which `pattern` matches (anchored at the line start)."""
-    return Filter(re.compile(rf"^(?:{pattern})[^\n]*(?:\n|\Z)", re.MULTILINE), "")
+    flags = re.MULTILINE | (re.IGNORECASE if ignore_case else 0)
+    return Filter(re.compile(rf"^(?:{pattern})[^\n]*(?:\n|\Z)", flags), "")
 
 
 def apply_filters(text: str, filters: Iterable[Filter]) -> str:
@@ -44,11 +46,29 @@ def apply_filters(text: str, filters: Iterable[Filter]) -> str:
     return text
 
 
+# A secret at least this long is distinctive: wherever it occurs, it is the secret. A shorter one
+# ("12345", "admin", "public") is also an ordinary word or part of a serial number, so it is removed
+# only where it stands alone as a token, never from inside a longer word.
+DISTINCTIVE_SECRET_LENGTH = 8
+
+
 def redact_values(text: str, values: Iterable[str | None], *, min_length: int = 3) -> str:
-    """Replace every literal occurrence of the given secret values (too short ones would eat plain words)."""
+    """Replace the literal secret values in free text: distinctive ones wherever they occur, short
+    ones only as whole tokens (too short ones, below `min_length`, are left alone).
+
+    Example:: redact_values("pw 12345 sn 2150PDN123456", ["12345"]) == "pw <removed> sn 2150PDN123456"
+    """
     for value in sorted({v for v in values if v and len(v) >= min_length}, key=len, reverse=True):
-        text = text.replace(value, REMOVED)
+        if len(value) >= DISTINCTIVE_SECRET_LENGTH:
+            text = text.replace(value, REMOVED)
+        else:
+            text = re.sub(rf"(?<![\w.:/-]){re.escape(value)}(?![\w.:/-])", REMOVED, text)
     return text
+
+
+def distinctive(values: Iterable[str | None]) -> list[str]:
+    """The secrets long enough to be recognised inside any text, longest first."""
+    return sorted({v for v in values if v and len(v) >= DISTINCTIVE_SECRET_LENGTH}, key=len, reverse=True)
 
 
 # ---------------------------------------------------------------- shared patterns
@@ -100,3 +120,15 @@ CISCO_NOISE: Sequence[Filter] = (
 )
 
 PROCURVE_NOISE: Sequence[Filter] = (drop_line(r"Running configuration:"),)
+
+# Noise every platform may carry (headers with dates, uptimes, export stamps).
+SHARED_NOISE: Sequence[Filter] = (
+    drop_line(r"\s*!\s*Time:", ignore_case=True),
+    drop_line(r"\s*;.*Configuration Editor; Created on release", ignore_case=True),  # ProCurve header
+    drop_line(r".*\buptime\b", ignore_case=True),
+    drop_line(r"\s*#\s*(?:generated|exported) (?:at|on)\b", ignore_case=True),
+)
+
+# Every noise rule the drivers declare, in one place: the collector's configuration diff applies
+# exactly these (to texts stored before a rule existed, too), so noise is defined once.
+ALL_NOISE: Sequence[Filter] = (*CISCO_NOISE, *PROCURVE_NOISE, *SHARED_NOISE)

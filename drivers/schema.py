@@ -178,7 +178,11 @@ class DeviceUser(Record):
 
 
 class OnvifInfo(Record):
-    VOLATILE = frozenset({"clock_offset_s", "device_time"})
+    # The endpoint reference is an address of the discovery protocol, not a setting: it is read from
+    # the device (GetEndpointReference) where the firmware allows, else heard in WS-Discovery, which
+    # is UDP and loses replies. A scan that could not observe it must not report it "changed", so it
+    # is stored but volatile (identity falls back to it only after MAC and serial: schema.device_id).
+    VOLATILE = frozenset({"clock_offset_s", "device_time", "endpoint_reference"})
 
     endpoint_reference: str | None = Field(default=None, description="WS-Discovery endpoint (urn:uuid:...)")
     scopes: tuple[str, ...] = Field(default=(), description="ONVIF scopes")
@@ -187,6 +191,11 @@ class OnvifInfo(Record):
     users: tuple[DeviceUser, ...] = ()
     clock_offset_s: float | None = Field(default=None, description="Device clock minus agent clock")
     device_time: Timestamp | None = Field(default=None, description="Device UTC time when read")
+    unsupported_operations: tuple[str, ...] = Field(
+        default=(),
+        description="Optional ONVIF operations the device answered 'not supported' (a capability fact, "
+        "not a problem), sorted",
+    )
 
 
 class RecorderChannel(Record):

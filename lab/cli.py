@@ -89,10 +89,14 @@ def scanner_hint(status: dict[str, Any], subnet: str | None = None) -> str:
         )
     first = status["devices"][0]["address"] if status["devices"] else status["scanner_ip"]
     base = ".".join(first.split(".")[:2])
+    scope = ".".join(first.split(".")[:3]) + ".0/24"
     return (
         f"Devices answer on {base}.0.0/16 (site addresses mapped 10.x.y.z → {base}.y.z); "
         f"ports: HTTP/ONVIF {ports['http']}, SNMP {ports['snmp']}/udp, SSH {ports['ssh']}, "
-        f"WS-Discovery {ports['wsd']}/udp (unicast probes). Scanner address: {status['scanner_ip']}"
+        f"WS-Discovery {ports['wsd']}/udp (unicast probes). Scanner address: {status['scanner_ip']}\n"
+        "Scan it with (a credential file in the format of `asbuilt scan --help`):\n"
+        f"  asbuilt scan {scope} --ports http={ports['http']},snmp={ports['snmp']},ssh={ports['ssh']} "
+        "--creds creds.yaml"
     )
 
 

@@ -2,7 +2,9 @@
 
 An Axis camera publishes `_axis-video._tcp.local.` with the instance name "AXIS <model> - <MACHEX>"
 and TXT `macaddress=<MACHEX>` (upper-case hex, no separators), plus `_http._tcp.local.` for its web
-page. Other vendors in the lab do not announce anything (they are found by WS-Discovery).
+page. A Synology NAS publishes `_http._tcp.local.` as "<hostname>" with TXT vendor, model, serial,
+version_major/minor/build, admin ports and mac_address (what DSM's Bonjour service sends). Other
+vendors in the lab do not announce anything (they are found by WS-Discovery).
 
 One Zeroconf instance per device, bound to the device's address. Zeroconf opens its sockets in its
 constructor, so the constructor runs inside the device's namespace (SimHost.call). Created on that
@@ -36,7 +38,25 @@ T = TypeVar("T")
 
 
 def announces_mdns(device: OnvifDevice) -> bool:
-    return device.personality is Personality.AXIS
+    """Axis and Synology announce; a device on a routed subnet (hide_mac) is out of mDNS's reach."""
+    return device.personality in (Personality.AXIS, Personality.SYNOLOGY) and not device.faults.hide_mac
+
+
+def synology_txt(device: OnvifDevice) -> dict[str, str]:
+    """DSM's _http._tcp TXT record; firmware "DSM 7.2-64570" -> major 7, minor 2, build 64570."""
+    version, _, build = device.firmware.removeprefix("DSM ").partition("-")
+    major, _, minor = version.partition(".")
+    return {
+        "vendor": "Synology",
+        "model": device.model,
+        "serial": device.serial,
+        "version_major": major,
+        "version_minor": minor or "0",
+        "version_build": build,
+        "admin_port": "5000",
+        "secure_admin_port": "5001",
+        "mac_address": device.mac,
+    }
 
 
 def mac_hex(mac: str) -> str:
@@ -51,8 +71,15 @@ def service_infos(device: OnvifDevice, host: SimHost) -> list[ServiceInfo]:
     """What the device announces, addressed with the host's (possibly mapped) address and port."""
     if not announces_mdns(device):
         return []
-    instance = axis_instance_name(device)
     address, server = [socket.inet_aton(host.ip)], f"{device.name}.local."
+    if device.personality is Personality.SYNOLOGY:
+        txt = synology_txt(device)
+        return [
+            ServiceInfo(
+                HTTP, f"{device.name}.{HTTP}", addresses=address, port=5000, properties=txt, server=server
+            )
+        ]
+    instance = axis_instance_name(device)
 
     def info(kind: str, txt: dict[str, str]) -> ServiceInfo:
         return ServiceInfo(

@@ -58,6 +58,7 @@ SERVICES: dict[str, ServiceSpec] = {
     "wsd": ServiceSpec("lab.wsd", "start_wsd", lambda runner: {"multicast": runner.mode == "netns"}),
     "mdns": ServiceSpec("lab.mdns", "start_mdns"),
     "snmp": ServiceSpec("lab.snmp.agent", "start_snmp"),
+    "nas-snmp": ServiceSpec("lab.snmp.nas", "start_nas_snmp"),
     "ssh": ServiceSpec("lab.switch_cli.server", "start_ssh"),
 }
 
@@ -67,7 +68,10 @@ def services_for(item: OnvifDevice | Switch) -> list[str]:
         return ["snmp", "ssh"]
     from lab.mdns import announces_mdns
 
-    return ["onvif", "wsd", *(["mdns"] if announces_mdns(item) else [])]
+    mdns = ["mdns"] if announces_mdns(item) else []
+    if item.is_nas:
+        return ["nas-snmp", *mdns]  # Surveillance Station: no ONVIF server, no WS-Discovery
+    return ["onvif", "wsd", *mdns]
 
 
 def _mdns_key(item: OnvifDevice | Switch) -> tuple[str, ...]:

@@ -36,6 +36,12 @@ class Personality(StrEnum):
     HANWHA = "hanwha"
     HIKVISION_NVR = "hikvision-nvr"
     DAHUA_NVR = "dahua-nvr"
+    UNIVIEW = "uniview"  # an OEM-style firmware: minimal ONVIF (optional calls unimplemented), no EPR
+    SYNOLOGY = "synology"  # a NAS running Surveillance Station: no ONVIF server, SNMP + mDNS only
+
+
+# Personalities that are a NAS/VMS recorder rather than an ONVIF device.
+NAS_PERSONALITIES = frozenset({Personality.SYNOLOGY})
 
 
 class Dialect(StrEnum):
@@ -56,6 +62,20 @@ class Faults(LabModel):
     gone_after_discovery: bool = Field(default=False, description="Answers discovery, then nothing")
     wsd_disabled: bool = Field(default=False, description="Installer turned WS-Discovery off")
     snmp_timeout: bool = Field(default=False, description="Switch: SNMP agent never answers")
+    services_broken: bool = Field(
+        default=False,
+        description="GetServices answers Service entries without XAddr/Version (a firmware bug that made "
+        "ONVIF stacks fail with 'bad argument type: NoneType'); GetCapabilities is broken the same way",
+    )
+    wsd_drop_ratio: float = Field(
+        default=0.0, ge=0.0, le=1.0, description="Share of WS-Discovery ProbeMatches not sent (UDP loss)"
+    )
+    unsupported_operations: list[str] = Field(
+        default_factory=list, description="Optional ONVIF operations answered with ActionNotSupported"
+    )
+    hide_mac: bool = Field(
+        default=False, description="GetNetworkInterfaces carries no HwAddress (and the MAC is not routed)"
+    )
 
 
 class Credential(LabModel):
@@ -119,6 +139,10 @@ class OnvifDevice(LabModel):
     channel_count: int = Field(default=0, description="Recorder: channels it has (>= len(channels))")
     recording_days: int = 30
     dhcp: bool = False
+    endpoint_clone_of: str | None = Field(
+        default=None, description="Cloned firmware image: uses this MAC's WS-Discovery endpoint reference"
+    )
+    snmp_community: str | None = Field(default=None, description="NAS recorder: its SNMP v2c community")
     faults: Faults = Field(default_factory=Faults)
 
     @model_validator(mode="after")
@@ -131,8 +155,14 @@ class OnvifDevice(LabModel):
 
     @property
     def endpoint_uuid(self) -> str:
-        """Stable WS-Discovery endpoint reference derived from the MAC, like real firmware does."""
-        return "urn:uuid:" + "4d454930-0000-1000-8000-" + self.mac.replace(":", "")
+        """Stable WS-Discovery endpoint reference derived from the MAC, like real firmware does (a
+        cloned image carries the MAC of the unit it was cloned from)."""
+        mac = canonical_mac(self.endpoint_clone_of) if self.endpoint_clone_of else self.mac
+        return "urn:uuid:" + "4d454930-0000-1000-8000-" + mac.replace(":", "")
+
+    @property
+    def is_nas(self) -> bool:
+        return self.personality in NAS_PERSONALITIES
 
 
 class SwitchLink(LabModel):

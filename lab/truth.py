@@ -75,6 +75,7 @@ class TruthDevice(TruthModel):
     firmware: str
     hardware: str
     mac: str
+    mac_visible: bool = Field(default=True, description="False: the scanner cannot learn the MAC (routed)")
     ip: str
     hostname: str
     device_id: str
@@ -126,10 +127,18 @@ def port_name(switch: Switch, port: int) -> str:
     return canonical_ifname(switch.port_name(port))
 
 
+def truth_id(device: OnvifDevice) -> str:
+    """The identity a correct scan gives the device: its MAC, or vendor + serial where the MAC is
+    not visible to the scanner (fault hide_mac: not in ONVIF, not routed)."""
+    if device.faults.hide_mac:
+        return device_id(vendor=device.vendor, serial=device.serial)
+    return device_id(mac=device.mac)
+
+
 def _device(site: LabSite, device: OnvifDevice) -> TruthDevice:
     switch, port = site.edge_port(device)
     view = site.port_view(switch.name, port)
-    ids = {d.name: device_id(mac=d.mac) for d in site.devices}
+    ids = {d.name: truth_id(d) for d in site.devices}
     channels = tuple(
         TruthChannel(channel=n, camera=cam, camera_id=ids[cam])
         for n, cam in enumerate(device.channels, start=1)
@@ -143,6 +152,7 @@ def _device(site: LabSite, device: OnvifDevice) -> TruthDevice:
         firmware=device.firmware,
         hardware=device.hardware_id,
         mac=device.mac,
+        mac_visible=not device.faults.hide_mac,
         ip=device.ip,
         hostname=device.name,
         device_id=ids[device.name],
@@ -154,11 +164,13 @@ def _device(site: LabSite, device: OnvifDevice) -> TruthDevice:
         poe_status=PoeStatus(view.poe_status),
         poe_class=view.poe_class,
         power_w=view.power_w,
-        endpoint_reference=device.endpoint_uuid,
-        profiles=tuple(
+        endpoint_reference="" if device.is_nas else device.endpoint_uuid,
+        profiles=()
+        if device.is_nas
+        else tuple(
             TruthProfile.model_validate(p.model_dump(exclude={"quality", "profile"})) for p in device.profiles
         ),
-        channel_count=device.channel_count if device.role == "recorder" else None,
+        channel_count=device.channel_count if device.role == "recorder" and not device.is_nas else None,
         channels=channels,
     )
 

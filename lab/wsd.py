@@ -13,6 +13,9 @@ What a scanner meets on a real LAN, and what is imitated here:
 - Scopes: the same list as GetScopes. Probe scopes match by RFC 3986 prefix (per path segment,
   case-insensitive scheme and host), or exactly with MatchBy .../strcmp0.
 - Installers can switch WS-Discovery off (`faults.wsd_disabled`): such a device stays silent.
+- `faults.wsd_drop_ratio`: that share of scans hears nothing from the device. The decision is taken
+  once per scanner socket and burst (probes from one address:port within DROP_BURST_S), since a
+  scanner repeats each probe: a busy publisher that drops replies drops the whole burst's.
   A device the lab marked gone is silent too; `gone_after_discovery` alone still answers here
   (it is the HTTP side that dies).
 - In namespace mode the device joins the group on its own interface, announces itself with a
@@ -50,6 +53,7 @@ WSD_PORT = 3702
 MAX_DATAGRAM = 32 * 1024  # probes are ~1 KiB; anything bigger is not a probe
 APP_MAX_DELAY_S = 0.1
 MAX_PENDING_REPLIES = 64  # a probe storm must not grow memory without bound
+DROP_BURST_S = 2.0
 
 NS_SOAP = "http://www.w3.org/2003/05/soap-envelope"
 NS_WSA = "http://schemas.xmlsoap.org/ws/2004/08/addressing"
@@ -228,6 +232,7 @@ class _Responder(asyncio.DatagramProtocol):
         self.seq = seq
         self.transport: asyncio.DatagramTransport | None = None
         self.pending: set[asyncio.Task[None]] = set()
+        self._drops: dict[tuple[str, int], tuple[float, bool]] = {}  # scanner -> (last probe, dropped)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.DatagramTransport, transport)
@@ -245,9 +250,24 @@ class _Responder(asyncio.DatagramProtocol):
         probe = parse_probe(data)
         if probe is None or not probe_matches(probe, device_types(device), device_scopes(device)):
             return
-        task = asyncio.get_running_loop().create_task(self._reply(probe, (str(addr[0]), int(addr[1]))))
+        scanner = (str(addr[0]), int(addr[1]))
+        if self._dropped(scanner, device.faults.wsd_drop_ratio):
+            return
+        task = asyncio.get_running_loop().create_task(self._reply(probe, scanner))
         self.pending.add(task)
         task.add_done_callback(self.pending.discard)
+
+    def _dropped(self, scanner: tuple[str, int], ratio: float) -> bool:
+        if ratio <= 0:
+            return False
+        now = time.monotonic()
+        last, dropped = self._drops.get(scanner, (-DROP_BURST_S * 2, False))
+        if now - last > DROP_BURST_S:
+            dropped = random.random() < ratio
+        if len(self._drops) > MAX_PENDING_REPLIES:
+            self._drops.clear()
+        self._drops[scanner] = (now, dropped)
+        return dropped
 
     async def _reply(self, probe: Probe, addr: tuple[str, int]) -> None:
         await asyncio.sleep(random.uniform(0, APP_MAX_DELAY_S))

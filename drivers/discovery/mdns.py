@@ -81,7 +81,11 @@ async def browse(
 
     async def resolve(service_type: str, name: str) -> list[Candidate]:
         info = AsyncServiceInfo(service_type, name)
-        if not await info.async_request(azc.zeroconf, RESOLVE_TIMEOUT_MS):
+        try:
+            if not await info.async_request(azc.zeroconf, RESOLVE_TIMEOUT_MS):
+                return []
+        except Exception as exc:  # zeroconf stopped (window over) or a malformed answer: skip it
+            log.debug("mdns: resolve %s failed: %s", name, exc)
             return []
         return candidate_from_service(service_type, name, info.parsed_addresses(), info.decoded_properties)
 

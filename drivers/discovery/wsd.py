@@ -39,6 +39,9 @@ MAX_ITEMS = 64  # types / scopes / xaddrs kept per match
 REPEATS = 2
 REPEAT_GAP_S = 0.1
 UNICAST_RATE_PPS = 2000  # datagrams per second for unicast sweeps
+RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024
+APP_MAX_DELAY_S = 0.5  # WS-Discovery: a target replies to a probe within this random delay
+LARGE_SWEEP = 4096  # unicast targets that get the full probe set; the rest of a /16 gets one datagram
 
 NS_D = "http://schemas.xmlsoap.org/ws/2005/04/discovery"
 PROBE_TYPES = {
@@ -179,6 +182,7 @@ def to_candidate(match: ProbeMatch, source_ip: str) -> Candidate:
 class _Collector(asyncio.DatagramProtocol):
     sent_ids: set[str]
     found: dict[str, Candidate] = field(default_factory=dict)
+    on_match: Callable[[Candidate], object] | None = None  # streaming: called for every reply as it lands
 
     def datagram_received(self, data: bytes, addr: tuple[str | bytes, int]) -> None:
         source = str(addr[0])
@@ -188,6 +192,8 @@ class _Collector(asyncio.DatagramProtocol):
             candidate = to_candidate(match, source)
             key = f"{source}|{match.endpoint}"
             self.found[key] = self.found[key].merge(candidate) if key in self.found else candidate
+            if self.on_match is not None:
+                self.on_match(self.found[key])
 
     def error_received(self, exc: Exception) -> None:
         log.debug("wsd: %s", exc)
@@ -200,6 +206,10 @@ def _socket(bind_ip: str, multicast_if: str | None) -> socket.socket:
             sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(multicast_if))
             sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 1)
         sock.bind((bind_ip, 0))
+        # Hundreds of ProbeMatches arrive within the publishers' random delay, while the scan's
+        # loop may be busy with the hosts found first: a larger buffer keeps them (best effort).
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER_BYTES)
         sock.setblocking(False)
     except BaseException:
         sock.close()
@@ -237,17 +247,19 @@ async def probe(
     window_s: float = 2.0,
     *,
     rate_pps: int = UNICAST_RATE_PPS,
+    on_match: Callable[[Candidate], object] | None = None,
 ) -> list[Candidate]:
     """Probe for ONVIF devices; returns one Candidate per (address, endpoint) that answered.
 
     interfaces: IPv4 addresses or interface names to multicast on; None = all non-loopback
     interfaces, [] = no multicast. unicast_targets: hosts probed directly (iterated lazily, so a
-    /16 costs no memory), at most `rate_pps` datagrams per second. The listening window starts
-    after the last probe went out.
+    /16 costs no memory), at most `rate_pps` datagrams per second. The listening window counts from
+    the first probe, and lasts at least APP_MAX_DELAY_S after the last one. `on_match` sees every
+    reply as it arrives (so a scan can read a device while the window is still open).
     """
     loop = asyncio.get_running_loop()
     ids = {t: [f"urn:uuid:{uuid.uuid4()}" for _ in range(REPEATS)] for t in PROBE_TYPES}
-    collector = _Collector(sent_ids={i for v in ids.values() for i in v})
+    collector = _Collector(sent_ids={i for v in ids.values() for i in v}, on_match=on_match)
     transports: list[asyncio.DatagramTransport] = []
 
     async def open_endpoint(bind_ip: str, multicast_if: str | None) -> asyncio.DatagramTransport:
@@ -259,6 +271,7 @@ async def probe(
     def messages(round_: int) -> list[bytes]:
         return [probe_message(t, ids[t][round_]) for t in PROBE_TYPES]
 
+    started = loop.time()
     try:
         multicast = (
             [await open_endpoint(ip, ip) for ip in interface_addresses(interfaces)]
@@ -276,7 +289,10 @@ async def probe(
             await asyncio.sleep(REPEAT_GAP_S)
         if unicast is not None and first is not None:
             await _unicast_sweep(unicast, itertools.chain([first], targets), port, messages, rate_pps)
-        await asyncio.sleep(window_s)
+        # The window counts from the first probe: a long unicast sweep overlaps it; the last
+        # targets still get the publishers' full reply delay (APP_MAX_DELAY) after their probe.
+        sent = loop.time() - started
+        await asyncio.sleep(max(window_s - sent, APP_MAX_DELAY_S if unicast is not None else 0.0))
     finally:
         for transport in transports:
             transport.close()
@@ -296,12 +312,20 @@ async def _unicast_sweep(
     host before the next; the gap between them is the time the other probe takes.
     """
     batch = max(1, rate_pps // 20)  # pause every 50 ms worth of datagrams
+    loop = asyncio.get_running_loop()
+    started = loop.time()
     sent = 0
-    for target in targets:
-        for round_ in range(REPEATS):
-            for message in messages(round_):
+    for index, target in enumerate(targets):
+        # Past the first LARGE_SWEEP targets (a /16 of mostly empty space) each host gets one
+        # datagram (a tds:Device probe, which every ONVIF device answers) instead of both types twice.
+        rounds = range(REPEATS) if index < LARGE_SWEEP else range(1)
+        for round_ in rounds:
+            for message in messages(round_) if index < LARGE_SWEEP else messages(round_)[-1:]:
                 with contextlib.suppress(OSError):
                     transport.sendto(message, (target, port))
                 sent += 1
                 if sent % batch == 0:
-                    await asyncio.sleep(batch / rate_pps)
+                    # Paced against the clock, not by fixed naps: on a loop busy reading the devices
+                    # found first, naps would stretch a 0.5 s sweep of a /24 to seconds.
+                    ahead = sent / rate_pps - (loop.time() - started)
+                    await asyncio.sleep(max(ahead, 0.0))

@@ -3,10 +3,17 @@
 Works on any `Session` (live HTTP in transport.py, recorded bodies in replay.py), so the same
 sequence runs against real cameras, the lab and the fixture folders.
 
+Identity is read first (GetDeviceInformation, right after the clock), and every operation after it
+is isolated: a failure is a ReportNote for that operation and the device keeps whatever else it
+answered (a camera whose GetServices crashes still has its vendor, model, serial and firmware).
+
 Fatal (raised): the device does not answer (Unreachable, DeviceTimeout on the first calls), the
-credential is refused on the first authenticated call (AuthError), or the device cannot tell us
-its services (ProtocolError/NotSupported). Everything after that is optional: a failure becomes
-a ReportNote and the rest of the report stands.
+credential is refused on the identity call (AuthError), or nothing identifying could be read at all
+(neither GetDeviceInformation nor GetNetworkInterfaces, and no service list): then it is not an
+ONVIF device we can read, and the first error says why.
+
+An optional operation the device answers "not supported" is a capability fact, recorded in
+`OnvifInfo.unsupported_operations`, not a problem.
 """
 
 from __future__ import annotations
@@ -70,9 +77,13 @@ class ClockReading:
 @dataclass
 class _Notes:
     items: list[ReportNote] = field(default_factory=list)
+    unsupported: set[str] = field(default_factory=set)  # operations the device does not implement
     gone: Unreachable | None = None  # set by a concurrent call that found the device gone
 
     def add(self, error: DriverError, operation: str) -> None:
+        if isinstance(error, NotSupported):
+            self.unsupported.add(operation)
+            return
         self.items.append(ReportNote(kind=error.kind, operation=operation, message=str(error)[:500]))
 
 
@@ -98,31 +109,37 @@ async def read_clock(session: Session, now: Callable[[], dt.datetime] = utcnow) 
     return ClockReading(device_time=device_time, offset_s=round((device_time - midpoint).total_seconds(), 1))
 
 
-async def _services(session: Session) -> tuple[OnvifService, ...]:
-    """GetServices (with versions), else GetCapabilities for firmware older than ONVIF 2.0."""
+async def _services(session: Session, notes: _Notes) -> tuple[OnvifService, ...] | None:
+    """GetServices (with versions), else GetCapabilities for firmware older than ONVIF 2.0; None when
+    neither answers (then only the device service, at the address we reached, is used)."""
     try:
         return parse.parse_services(await session.call(DEVICE, "GetServices", {"IncludeCapability": False}))
-    except (NotSupported, ProtocolError) as exc:
+    except (Unreachable, DeviceTimeout, AuthError):
+        raise
+    except DriverError as exc:
         log.debug("%s: GetServices failed (%s), trying GetCapabilities", session.host, exc)
-    return parse.parse_capabilities(await session.call(DEVICE, "GetCapabilities", {"Category": "All"}))
-
-
-# Optional operations many firmwares leave out, whose absence loses nothing: the endpoint reference
-# also arrives in every WS-Discovery ProbeMatch. "Not supported" for these is not worth a problem.
-QUIETLY_UNSUPPORTED = frozenset({"GetEndpointReference"})
+        notes.add(exc, "GetServices")
+    except Exception as exc:  # a parser that met an answer it cannot handle: that answer is lost, no more
+        notes.add(DriverError(f"unreadable reply: {type(exc).__name__}: {exc}"), "GetServices")
+    try:
+        return parse.parse_capabilities(await session.call(DEVICE, "GetCapabilities", {"Category": "All"}))
+    except (Unreachable, DeviceTimeout, AuthError):
+        raise
+    except DriverError as exc:
+        notes.add(exc, "GetCapabilities")
+    except Exception as exc:
+        notes.add(DriverError(f"unreadable reply: {type(exc).__name__}: {exc}"), "GetCapabilities")
+    return None
 
 
 async def _optional(notes: _Notes, operation: str, call: Awaitable[Any]) -> Any:
-    """Run one optional call: its failure is a note, except a device that went away, which is
-    remembered and raised by `_raise_if_gone` once the concurrent calls have all finished."""
+    """Run one optional call: its failure is a note (or, for "not supported", a capability fact),
+    except a device that went away, which is remembered and raised by `_raise_if_gone` once the
+    concurrent calls have all finished."""
     try:
         return await call
     except Unreachable as exc:
         notes.gone = exc
-        return None
-    except NotSupported as exc:
-        if operation not in QUIETLY_UNSUPPORTED:
-            notes.add(exc, operation)
         return None
     except DriverError as exc:
         notes.add(exc, operation)
@@ -167,11 +184,7 @@ async def read_device(
     if clock is not None:
         await session.set_clock_offset(clock.offset_s)
 
-    services = await _services(session)
-    session.use_services(
-        {name: s.xaddr for s in services for name, ns in SERVICE_NAMESPACES.items() if s.namespace == ns}
-    )
-
+    # Identity first: whatever fails after this, the device keeps who it is.
     identity = DeviceIdentity()
     identity_error: DriverError | None = None
     try:
@@ -181,6 +194,14 @@ async def read_device(
     except DriverError as exc:
         identity_error = exc
         notes.add(exc, "GetDeviceInformation")
+
+    services = await _services(session, notes)
+    if services is None and identity_error is not None:
+        raise identity_error  # nothing ONVIF answered usefully: not a device we can read
+    services = services or ()
+    session.use_services(
+        {name: s.xaddr for s in services for name, ns in SERVICE_NAMESPACES.items() if s.namespace == ns}
+    )
 
     names = (
         "GetScopes",
@@ -236,6 +257,7 @@ async def read_device(
         users=parse.parse_users(replies["GetUsers"]),
         clock_offset_s=clock.offset_s if clock else None,
         device_time=clock.device_time if clock else None,
+        unsupported_operations=tuple(sorted(notes.unsupported)),
     )
     role = decide_role(scopes, services, recorder.channel_count if recorder else None)
     return DeviceReport(

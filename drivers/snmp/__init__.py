@@ -11,9 +11,10 @@ import asyncio
 import logging
 from collections.abc import Mapping, Sequence
 
+from drivers import vendors
 from drivers.base import Candidate, DeviceDriver, DeviceReport, ReportNote
 from drivers.errors import AuthError, DeviceTimeout, DriverError, ProtocolError
-from drivers.schema import ProblemKind
+from drivers.schema import ProblemKind, RecorderInfo, Role
 from drivers.snmp import oids
 from drivers.snmp.parse import build_report, cisco_vlan_ids, enterprise_of, parse_system
 from drivers.snmp.transport import PysnmpTransport, SnmpTransport, Walk
@@ -24,6 +25,9 @@ MAX_ROWS = 10_000  # per column; a 48-port switch has a few hundred rows in its 
 MAX_FDB_ROWS = 50_000
 MAX_SILENT_VLANS = 2  # per-VLAN instances that time out in a row before the rest are skipped
 PARALLEL_WALKS = 8  # concurrent walks per device; agents answer each in a few ms
+# An SNMP agent on a LAN answers a GET in milliseconds; a host without one (or a wrong v2c community)
+# is silent. One cheap GET decides, so silence costs this, not a call timeout times its retries.
+PROBE_TIMEOUT_S = 1.0
 
 # Walked on every switch: (what, columns). A missing table is normal (the walk comes back empty).
 COMMON_TABLES: dict[str, tuple[str, ...]] = {
@@ -109,23 +113,71 @@ class SnmpDriver(DeviceDriver):
             retries=self.options.retries,
         )
         try:
-            report = await read_switch(transport, self.ip, driver=self.name)
+            await probe(transport, min(PROBE_TIMEOUT_S, self.options.timeout_s))
+            report = await read_host(transport, self.ip, driver=self.name)
         finally:
             await transport.close()
         return report.model_copy(update={"credential": self.credential.name})
 
 
-async def read_switch(transport: SnmpTransport, ip: str, *, driver: str = "snmp") -> DeviceReport:
+async def probe(transport: SnmpTransport, timeout_s: float) -> None:
+    """One GET of sysObjectID within `timeout_s`; DeviceTimeout when the agent stays silent."""
+    try:
+        async with asyncio.timeout(timeout_s):
+            await transport.get([oids.SYS_OBJECT_ID])
+    except TimeoutError:
+        raise DeviceTimeout(f"no SNMP answer to a probe within {timeout_s:g} s", operation="probe") from None
+
+
+async def read_host(transport: SnmpTransport, ip: str, *, driver: str = "snmp") -> DeviceReport:
+    """The system group first; a recorder host (NAS, NVR: its vendor declares an SNMP identity) gets
+    its vendor MIB read, anything else is read as a switch."""
+    system_rows: Walk = dict(await transport.walk(oids.SYSTEM, max_rows=100))
+    system = parse_system(system_rows)
+    profile = vendors.snmp_profile(system.object_id, system.descr)
+    if profile is not None and profile.is_recorder_host and vendors.Kind.SWITCH not in profile.kinds:
+        return await read_recorder(transport, ip, profile, system_rows, driver=driver)
+    return await read_switch(transport, ip, driver=driver, system_rows=system_rows)
+
+
+async def read_recorder(
+    transport: SnmpTransport, ip: str, profile: vendors.VendorProfile, rows: Walk, *, driver: str = "snmp"
+) -> DeviceReport:
+    """Identity of a NAS/NVR recorder from its vendor MIB scalars and sysDescr (pure after the walk)."""
+    notes: list[ReportNote] = []
+    if profile.snmp_identity_base:
+        try:
+            rows = rows | dict(await transport.walk(profile.snmp_identity_base, max_rows=200))
+        except DriverError as exc:
+            notes.append(ReportNote(kind=exc.kind, operation="snmp vendor identity", message=str(exc)[:500]))
+    system = parse_system(rows)
+    identity = vendors.identity_from_snmp(profile, rows, system.descr, system.name)
+    identity = identity.model_copy(update={"location": system.location or None})
+    return DeviceReport(
+        driver=driver,
+        ip=ip,
+        role=Role.RECORDER,
+        identity=identity,
+        recorder=RecorderInfo(),
+        notes=notes,
+    )
+
+
+async def read_switch(
+    transport: SnmpTransport, ip: str, *, driver: str = "snmp", system_rows: Walk | None = None
+) -> DeviceReport:
     """Walk what a switch report needs and build it. The first walk (system group) must answer;
     a later table that fails becomes a note, unless the device stopped answering altogether."""
-    rows, vlan_rows, notes = await read_walks(transport)
+    rows, vlan_rows, notes = await read_walks(transport, system_rows)
     report = build_report(ip, rows, vlan_rows, driver=driver)
     return report.model_copy(update={"notes": [*notes, *report.notes]})
 
 
-async def read_walks(transport: SnmpTransport) -> tuple[Walk, dict[int, Walk], list[ReportNote]]:
+async def read_walks(
+    transport: SnmpTransport, system_rows: Walk | None = None
+) -> tuple[Walk, dict[int, Walk], list[ReportNote]]:
     """Every walk of one switch: the default context's rows, the per-VLAN rows, and notes on failures."""
-    rows: Walk = dict(await transport.walk(oids.SYSTEM, max_rows=100))
+    rows: Walk = dict(system_rows) if system_rows else dict(await transport.walk(oids.SYSTEM, max_rows=100))
     system = parse_system(rows)
     if system.object_id is None and system.descr is None:
         raise ProtocolError("the agent answered without a system group", operation="walk system")
@@ -143,7 +195,18 @@ async def read_walks(transport: SnmpTransport) -> tuple[Walk, dict[int, Walk], l
         for vlan in cisco_vlans:
             tables = {f"vlan {vlan} fdb": VLAN_INSTANCE_COLUMNS}
             before = len(notes)
-            instance = await _walk_all(transport.for_vlan(vlan), tables, notes, optional=True)
+            context = transport.for_vlan(vlan)
+            try:
+                # A context that does not answer costs one short probe, not a walk's timeouts.
+                await probe(context, PROBE_TIMEOUT_S)
+            except DeviceTimeout as exc:
+                notes.append(ReportNote(kind=exc.kind, operation=f"snmp vlan {vlan} fdb", message=str(exc)))
+                silent += 1
+                if silent >= MAX_SILENT_VLANS:
+                    notes.append(_no_vlan_instances())
+                    break
+                continue
+            instance = await _walk_all(context, tables, notes, optional=True)
             if instance:
                 vlan_rows[vlan] = instance
             timed_out = any(n.kind is ProblemKind.TIMEOUT for n in notes[before:])
@@ -151,13 +214,7 @@ async def read_walks(transport: SnmpTransport) -> tuple[Walk, dict[int, Walk], l
             if silent >= MAX_SILENT_VLANS:
                 # An agent without community indexing drops every community@vlan request: asking
                 # about each of its VLANs would cost one timeout per VLAN for nothing.
-                notes.append(
-                    ReportNote(
-                        kind=ProblemKind.UNSUPPORTED,
-                        operation="snmp vlan fdb",
-                        message="per-VLAN bridge instances do not answer; stopped asking",
-                    )
-                )
+                notes.append(_no_vlan_instances())
                 break
     elif not qbridge_fdb:
         bridge_fdb = {"bridge-fdb": (oids.DOT1D_TP_FDB_PORT, oids.DOT1D_TP_FDB_STATUS)}
@@ -166,6 +223,14 @@ async def read_walks(transport: SnmpTransport) -> tuple[Walk, dict[int, Walk], l
         "%s walks: %d rows, %d VLAN instances, %d notes", system.name, len(rows), len(vlan_rows), len(notes)
     )
     return rows, vlan_rows, notes
+
+
+def _no_vlan_instances() -> ReportNote:
+    return ReportNote(
+        kind=ProblemKind.UNSUPPORTED,
+        operation="snmp vlan fdb",
+        message="per-VLAN bridge instances do not answer; stopped asking",
+    )
 
 
 async def _walk_all(

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from lab.onvif import vendor
 from lab.onvif.context import Ctx, Handler
-from lab.onvif.soap import SoapRequest, esc, xml_bool
+from lab.onvif.soap import ACTION_NOT_SUPPORTED, SoapFault, SoapRequest, esc, xml_bool
 
 NS_BY_SERVICE = {
     "device": "http://www.onvif.org/ver10/device/wsdl",
@@ -74,7 +74,8 @@ def get_network_interfaces(ctx: Ctx, req: SoapRequest) -> str:
         '<tds:GetNetworkInterfacesResponse><tds:NetworkInterfaces token="eth0">'
         "<tt:Enabled>true</tt:Enabled>"
         f"<tt:Info><tt:Name>{vendor.style(d).interface_name}</tt:Name>"
-        f"<tt:HwAddress>{esc(d.mac)}</tt:HwAddress><tt:MTU>1500</tt:MTU></tt:Info>"
+        + ("" if d.faults.hide_mac else f"<tt:HwAddress>{esc(d.mac)}</tt:HwAddress>")
+        + "<tt:MTU>1500</tt:MTU></tt:Info>"
         "<tt:Link><tt:AdminSettings><tt:AutoNegotiation>true</tt:AutoNegotiation>"
         f"<tt:Speed>{speed}</tt:Speed><tt:Duplex>Full</tt:Duplex></tt:AdminSettings>"
         "<tt:OperSettings><tt:AutoNegotiation>true</tt:AutoNegotiation>"
@@ -84,6 +85,13 @@ def get_network_interfaces(ctx: Ctx, req: SoapRequest) -> str:
         f"<tt:DHCP>{xml_bool(d.dhcp)}</tt:DHCP></tt:Config></tt:IPv4>"
         "</tds:NetworkInterfaces></tds:GetNetworkInterfacesResponse>"
     )
+
+
+def get_endpoint_reference(ctx: Ctx, req: SoapRequest) -> str | SoapFault:
+    if not vendor.style(ctx.device).endpoint_reference:
+        return ACTION_NOT_SUPPORTED
+    guid = esc(ctx.device.endpoint_uuid)
+    return f"<tds:GetEndpointReferenceResponse><tds:GUID>{guid}</tds:GUID></tds:GetEndpointReferenceResponse>"
 
 
 def get_hostname(ctx: Ctx, req: SoapRequest) -> str:
@@ -256,4 +264,5 @@ OPERATIONS: dict[str, Handler] = {
     "GetServiceCapabilities": get_service_capabilities,
     "GetDiscoveryMode": get_discovery_mode,
     "GetCapabilities": get_capabilities,
+    "GetEndpointReference": get_endpoint_reference,
 }

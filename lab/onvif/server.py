@@ -14,6 +14,9 @@ Fault behaviour, as cameras show it:
 - unknown operation: HTTP 500 with `ter:ActionNotSupported`; malformed request: 400 `ter:WellFormed`;
 - `invalid_xml`: answers to protected calls are cut off mid-document;
 - `invalid_utf8`: GetDeviceInformation carries a byte sequence that is not UTF-8 inside <Model>.
+- `services_broken`: GetServices and GetCapabilities crash the firmware's SOAP handler (HTTP 500 with
+  an HTML page), while every other operation answers (the class of home-assistant/core#73861:
+  the service list is what fails, not the device).
 """
 
 from __future__ import annotations
@@ -55,6 +58,8 @@ OPERATIONS: dict[str, dict[str, Handler]] = {
     "search": recorder_service.SEARCH_OPERATIONS,
 }
 SOAP_CONTENT_TYPE = "application/soap+xml"
+BROKEN_SERVICE_LIST = frozenset({"GetServices", "GetCapabilities"})
+SERVER_ERROR_PAGE = b"<html><head><title>500</title></head><body>500 Internal Server Error</body></html>"
 _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -85,9 +90,12 @@ def respond(ctx: Ctx, service: str, data: bytes) -> tuple[int, bytes]:
             or not token_is_valid(token, device.credential, ctx.now)
         ):
             return _fault(not_authorized(style.unauthorized_status))
+    if device.faults.services_broken and req.operation in BROKEN_SERVICE_LIST:
+        return 500, SERVER_ERROR_PAGE
     handlers = OPERATIONS[service] if service in ctx.services() else {}
     handler = handlers.get(req.operation)
-    if handler is None:
+    unimplemented = {*style.unsupported, *device.faults.unsupported_operations}
+    if handler is None or req.operation in unimplemented:
         return _fault(ACTION_NOT_SUPPORTED)
     result = handler(ctx, req)
     if isinstance(result, SoapFault):

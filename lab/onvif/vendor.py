@@ -15,6 +15,11 @@ What is imitated, per vendor (from their firmware's ONVIF answers):
   token); Axis authenticates everything except GetSystemDateAndTime.
 - The HTTP status of a NotAuthorized fault: Hikvision and Dahua send 401, Axis and Hanwha 400.
 - The `Server` header and the network interface name.
+- GetEndpointReference: Axis and Hanwha answer it (the same urn:uuid as in WS-Discovery); Hikvision,
+  Dahua and Uniview firmware answer ActionNotSupported, so their endpoint is only heard by discovery.
+- Uniview (an OEM-style firmware): a second name scope carrying the maker ("name/Uniview", as many
+  OEM images do), and none of the optional network calls (GetDNS, GetNTP, GetNetworkProtocols,
+  GetNetworkDefaultGateway) implemented.
 """
 
 from __future__ import annotations
@@ -49,6 +54,8 @@ class VendorStyle:
     time_zone: str
     pre_auth: frozenset[str]
     extra_scopes: tuple[str, ...]
+    endpoint_reference: bool = False  # answers GetEndpointReference
+    unsupported: frozenset[str] = frozenset()  # optional operations the firmware leaves out
 
 
 _AXIS_PRE_AUTH = frozenset({"GetSystemDateAndTime"})
@@ -61,6 +68,7 @@ STYLES: dict[Personality, VendorStyle] = {
         "CET-1CEST,M3.5.0,M10.5.0/3",
         _AXIS_PRE_AUTH,
         ("type/audio_encoder", "Profile/G", "Profile/T"),
+        endpoint_reference=True,
     ),
     Personality.HIKVISION: VendorStyle(
         "App-webs/", "eth0", 401, "CST-1:00:00", PRE_AUTH_OPERATIONS, ("Profile/T",)
@@ -91,6 +99,16 @@ STYLES: dict[Personality, VendorStyle] = {
         "CET-1CEST,M3.5.0,M10.5.0/3",
         PRE_AUTH_OPERATIONS,
         ("type/Network_Video_Transmitter", "Profile/T"),
+        endpoint_reference=True,
+    ),
+    Personality.UNIVIEW: VendorStyle(
+        "Http Server",
+        "eth0",
+        401,
+        "CST-1:00:00",
+        PRE_AUTH_OPERATIONS - {"GetEndpointReference"},
+        ("type/Network_Video_Transmitter", "name/Uniview", "Profile/S"),
+        unsupported=frozenset({"GetDNS", "GetNTP", "GetNetworkProtocols", "GetNetworkDefaultGateway"}),
     ),
 }
 

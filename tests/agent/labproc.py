@@ -175,6 +175,12 @@ class LabProcess:
                 "name": f"lab-{d.name}", "username": d.credential.username, "password": d.credential.password,
                 "drivers": ["onvif"], "targets": [self.address(d.ip)],
             })  # fmt: skip
+        for d in self.site.devices:
+            if d.snmp_community:
+                creds.append({
+                    "name": f"lab-{d.name}-snmp", "snmp_community": d.snmp_community, "drivers": ["snmp"],
+                    "targets": [self.address(d.ip)],
+                })  # fmt: skip
         for s in self.site.switches:
             login = s.credential
             creds.append({
@@ -194,6 +200,7 @@ class LabProcess:
 
     def secrets(self) -> set[str]:
         values = {d.credential.password for d in self.site.devices}
+        values |= {d.snmp_community for d in self.site.devices if d.snmp_community}
         for s in self.site.switches:
             values |= {s.credential.password, s.snmp_community, s.enable_secret}
         return {v for v in values if v and len(v) >= 4}

@@ -58,5 +58,33 @@ def test_table_lists_devices_and_problems() -> None:
     console = Console(width=220, record=True)
     render(snapshot(problem(ProblemKind.AUTH)), console)
     text = console.export_text()
-    assert "depot: 8 devices" in text and "P3245-LVE" in text and "1 problems" in text
+    assert "depot: 8 devices" in text and "P3245-LVE" in text and "1 problem" in text
     assert text.index("switch") < text.index("camera")  # switches first
+
+
+def test_table_fits_80_and_200_columns_real_problems_first() -> None:
+    snap = snapshot(problem(ProblemKind.UNSUPPORTED), problem(ProblemKind.AUTH))
+    for width in (80, 200):
+        console = Console(width=width, record=True)
+        render(snap, console)
+        lines = console.export_text().splitlines()
+        table_lines = [ln for ln in lines if ln.startswith(("│", "┃", "┏", "└", "┡", "┗"))]
+        assert all(len(ln) <= width for ln in lines), [ln for ln in lines if len(ln) > width]
+        assert table_lines and "name" in lines[2]
+        text = "\n".join(lines)
+        # No MAC (or other value) broken over lines: every cell is one line, cut with an ellipsis.
+        macs = {d.identity.mac for d in snap.devices if d.identity.mac}
+        if width >= 150:
+            assert all(m in text for m in macs)
+        else:
+            assert not any(m[:8] in text for m in macs)  # left to --json/--out at 80 columns
+        assert text.index(" auth: ") < text.index(" unsupported: ")  # real problems first
+        assert "1 problem (and 1 unsupported)" in text
+
+
+def test_scan_help_lists_every_exit_code() -> None:
+    done = runner.invoke(app, ["scan", "--help"], env={"COLUMNS": "80"})
+    assert done.exit_code == 0
+    for code in ("0", "2", "3", "4", "5"):
+        assert f"{code}  " in done.output or f" {code} " in done.output, done.output
+    assert "spool" in done.output

@@ -114,7 +114,8 @@ async def test_loopback_scope_uses_unicast_wsd_and_a_tcp_sweep_instead_of_arp() 
     cfg = ScanConfig(scopes=("127.26.0.0/29",), wsd_window_s=0.1)
     result = await sweep(cfg, d, networks=NETS, exclude=set())
     names = [name for name, _ in d.calls]
-    assert "arp" not in names and "mdns" not in names
+    assert "arp" not in names
+    assert ("mdns", ("127.26.0.6",)) in d.calls  # browsed on lo from an address of the scope
     assert ("wsd", ((), 6, 3702)) in d.calls  # 6 host addresses of the /29, unicast
     assert [c.ip for c in result.candidates] == ["127.26.0.5"]
 

@@ -67,16 +67,17 @@ def compare(
             ("model", d.identity.model, t.model),
             ("serial", d.identity.serial, t.serial),
             ("firmware", d.identity.firmware, t.firmware),
-            ("mac", d.identity.mac, t.mac),
+            ("mac", d.identity.mac, t.mac if t.mac_visible else None),
             ("hostname", d.identity.hostname, t.hostname),
             ("ip", d.network.ip, address(t.ip)),
         ):
             result.check(where, name, got, want)
-        if t.name not in no_endpoint:
+        if t.name not in no_endpoint and t.endpoint_reference:
             result.check(
                 where, "endpoint", d.onvif.endpoint_reference if d.onvif else None, t.endpoint_reference
             )
-        _check_attachment(result, where, d, t)
+        if t.mac_visible:  # without a MAC a device cannot be placed on a switch port
+            _check_attachment(result, where, d, t)
         if t.role == "recorder":
             rec = d.recorder
             result.check(where, "channel_count", rec.channel_count if rec else None, t.channel_count)

@@ -87,6 +87,11 @@ class _Silent:
 
         raise DeviceTimeout(f"walk {base}: no answer", operation="walk")
 
+    async def get(self, oids: list[str]) -> dict[str, object]:
+        from drivers.errors import DeviceTimeout
+
+        raise DeviceTimeout(f"get {oids[0]}: no answer", operation="get")
+
 
 async def test_per_vlan_instances_that_never_answer_are_given_up_after_two() -> None:
     asked: list[int] = []

@@ -22,6 +22,7 @@ def test_small_site_devices_carry_identity_position_and_poe(small_site: LabSite)
         "firmware": "10.12.182",
         "hardware": "1.0",
         "mac": "ac:cc:8e:5a:01:01",
+        "mac_visible": True,
         "ip": "10.77.0.21",
         "hostname": "cam-entrance",
         "device_id": "mac:ac:cc:8e:5a:01:01",

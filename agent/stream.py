@@ -1,0 +1,130 @@
+"""Identify and collect each host as soon as discovery has seen enough of it (the streaming pipeline).
+
+A host does not wait for the WS-Discovery window to close, nor for the rest of the network:
+- a WS-Discovery reply, or an open port from the TCP sweep, is enough to plan the host: it is
+  identified and collected at once, while discovery goes on for the others;
+- a host only ARP saw gets a short settling time for its ProbeMatch, then its own cheap port probe
+  (one connect per port, in parallel), then its plan;
+- whatever is left when the sweep ends (an mDNS-only NAS, say) is planned then.
+Later hints about a host already being read (an mDNS TXT record, a second discoverer) are kept: the
+device is assembled from the host's final candidate, with every hint the sweep gathered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from collections.abc import Callable, Iterable
+
+from agent.collect import Collector, TargetResult
+from agent.identify import Plan, plan_for
+from drivers.base import Candidate, DeviceDriver, Ports
+
+log = logging.getLogger(__name__)
+
+SETTLE_S = 0.5  # an ARP-only host waits this long for its WS-Discovery reply before its port probe
+PORT_PROBE_TIMEOUT_S = 0.5  # a port that does not answer a connect on the LAN within this is closed
+
+
+def ready(candidate: Candidate) -> bool:
+    """Enough is known to plan the host: it answered WS-Discovery or the TCP sweep probed it."""
+    return "wsd" in candidate.sources or "tcp" in candidate.sources or bool(candidate.open_ports)
+
+
+class StreamingCollect:
+    """Receives candidates from the sweep as they are found; plans and collects each host once."""
+
+    def __init__(
+        self,
+        collector: Collector,
+        drivers: dict[str, type[DeviceDriver]],
+        ports: Ports,
+        probe_ports: tuple[int, ...],
+        *,
+        on_plan: Callable[[Plan], None] | None = None,
+        on_done: Callable[[TargetResult], None] | None = None,
+    ) -> None:
+        self.collector = collector
+        self.drivers = drivers
+        self.ports = ports
+        self.probe_ports = probe_ports
+        self.on_plan = on_plan
+        self.on_done = on_done
+        self.known: dict[str, Candidate] = {}
+        self.tasks: dict[str, asyncio.Task[TargetResult]] = {}
+        self._waiting: dict[str, asyncio.Task[None]] = {}
+
+    def see(self, candidate: Candidate) -> None:
+        """A new host, or a new hint about one (called by the sweep; never blocks)."""
+        self.known[candidate.ip] = (
+            self.known[candidate.ip].merge(candidate) if candidate.ip in self.known else candidate
+        )
+        ip = candidate.ip
+        if ip in self.tasks:
+            return
+        if ready(self.known[ip]):
+            self._start(ip)
+        elif "arp" in self.known[ip].sources and ip not in self._waiting:
+            self._waiting[ip] = asyncio.create_task(self._settle_then_probe(ip), name=f"settle-{ip}")
+
+    async def _settle_then_probe(self, ip: str) -> None:
+        await asyncio.sleep(SETTLE_S)
+        if ip in self.tasks:
+            return
+        from drivers.discovery import tcp
+
+        try:
+            found = await tcp.tcp_sweep([ip], self.probe_ports, timeout_s=PORT_PROBE_TIMEOUT_S)
+        except Exception as exc:  # a probe that fails leaves the plan to the hints we have
+            log.debug("%s: port probe failed: %s", ip, exc)
+            found = {}
+        if ip in self.tasks:
+            return
+        probed = Candidate(ip=ip, sources={"tcp"}, open_ports=found.get(ip, set()))
+        self.known[ip] = self.known[ip].merge(probed)
+        self._start(ip)
+
+    def _start(self, ip: str) -> None:
+        plan = plan_for(self.known[ip], self.drivers, self.ports)
+        log.debug("%s: plan %s (scores %s)", ip, plan.drivers, plan.scores)
+        if self.on_plan:
+            self.on_plan(plan)
+        self.tasks[ip] = asyncio.create_task(self._collect(plan), name=f"collect-{ip}")
+
+    async def _collect(self, plan: Plan) -> TargetResult:
+        result = await self.collector.collect_plan(plan)
+        if self.on_done:
+            self.on_done(result)
+        return result
+
+    async def finish(self, candidates: Iterable[Candidate]) -> list[TargetResult]:
+        """The sweep is over: plan what is left, wait for every host, and give each result the
+        host's final candidate (every hint the sweep gathered)."""
+        final = {c.ip: c for c in candidates}
+        for waiting in self._waiting.values():
+            waiting.cancel()
+        await asyncio.gather(*self._waiting.values(), return_exceptions=True)
+        for ip, candidate in final.items():
+            self.known[ip] = self.known[ip].merge(candidate) if ip in self.known else candidate
+        for ip in self.known:
+            if ip not in self.tasks:
+                self._start(ip)
+        results = list(await asyncio.gather(*self.tasks.values()))
+        for result in results:
+            latest = final.get(result.ip) or self.known.get(result.ip)
+            if latest is not None:
+                result.plan = dataclasses.replace(result.plan, candidate=latest)
+        return sorted(results, key=lambda r: _ip_key(r.ip))
+
+    async def cancel(self) -> None:
+        for task in [*self._waiting.values(), *self.tasks.values()]:
+            task.cancel()
+        await asyncio.gather(*self._waiting.values(), *self.tasks.values(), return_exceptions=True)
+
+
+def _ip_key(ip: str) -> tuple[int, int]:
+    import ipaddress
+
+    addr = ipaddress.ip_address(ip)
+    return (addr.version, int(addr))
