@@ -79,7 +79,13 @@ def enrol_code(
     from collector.db.migrate import upgrade
     from collector.db.session import is_sqlite, make_engine, make_sessionmaker
     from collector.enrolment import issue_code
+    from drivers.schema import check_site_id
 
+    try:
+        check_site_id(site)
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
     config = CollectorConfig.from_env(data_dir=data_dir, database_url=database_url)
 
     async def run() -> tuple[str, datetime]:

@@ -15,7 +15,7 @@ from aiohttp import web
 from sqlmodel.ext.asyncio.session import AsyncSession
 from yarl import URL
 
-from collector.api.common import int_param, now, site_from_path
+from collector.api.common import int_param, now, site_from_path, text_param
 from collector.auth import Action, Identity, ensure, permits
 from collector.db import queries
 from collector.db.models import Customer, Site
@@ -138,7 +138,7 @@ async def logout(request: web.Request) -> web.Response:
 async def sites_page(request: web.Request) -> web.Response:
     identity = require_login(request)
     ensure(identity, Action.READ_SITE)
-    term = request.query.get("q", "").strip()[:200]
+    term = text_param(request.query.get("q", "")[:200], "q")
     page = int_param(request.query.get("page"), "page", default=1)
     rows = []
     async with request.app[sessions_key]() as session:
