@@ -140,7 +140,11 @@ def _print_status(cfg: AgentServiceConfig) -> None:
     spool = Spool(cfg.spool_dir)
     table = Table(title=f"asbuilt agent - site {cfg.site}", show_header=False)
     table.add_row("collector", cfg.collector_url)
-    table.add_row("spool", f"{spool.depth()} waiting, {len(spool.rejected())} rejected ({cfg.spool_dir})")
+    held = spool.held()
+    table.add_row("spool", f"{spool.depth()} waiting, {len(held)} held aside ({cfg.spool_dir})")
+    for path, reason in held[-5:]:  # the newest few; all of them are in rejected/ with their reason
+        snapshot_hash = path.name.partition("-")[2][:16]
+        table.add_row("held aside", f"{snapshot_hash}: {reason[:300] or 'no reason recorded'}")
     scan = state.get("last_scan") or {}
     if scan:
         what = (

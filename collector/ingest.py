@@ -35,7 +35,7 @@ MAX_REPORTED_ERRORS = 20
 # largest site with room to spare while a 64 KB gzip of 21 million empty objects is refused after
 # one regex pass, before json.loads builds anything (the memory figure is in the ingest benchmark).
 MAX_JSON_TOKENS = 3_000_000
-MAX_INT_DIGITS = 20  # 64-bit integers have at most 20 digits; 5,000-digit ones cost CPU to convert
+MAX_INT_DIGITS = 100  # longer ones cost CPU to convert; up to here the model names the field
 _JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
 
 
