@@ -55,7 +55,7 @@ def migrate(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
 
     async def run() -> str | None:
         if is_sqlite(config.db_url):
-            config.data_dir.mkdir(parents=True, exist_ok=True)
+            config.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         engine = make_engine(config.db_url)
         try:
             await upgrade(engine)
@@ -90,7 +90,7 @@ def enrol_code(
 
     async def run() -> tuple[str, datetime]:
         if is_sqlite(config.db_url):
-            config.data_dir.mkdir(parents=True, exist_ok=True)
+            config.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         engine = make_engine(config.db_url)
         try:
             await upgrade(engine)
