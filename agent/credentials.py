@@ -106,10 +106,14 @@ def load_credentials_file(path: Path) -> list[BoundCredential]:
         size = path.stat().st_size
     except OSError as exc:
         raise CredentialFileError(f"cannot read credential file {path}: {exc.strerror}") from None
+    if path.is_dir():
+        raise CredentialFileError(f"credential file {path} is a directory, not a file")
     if size > MAX_CREDS_FILE_BYTES:
         raise CredentialFileError(f"credential file {path} is larger than {MAX_CREDS_FILE_BYTES} bytes")
     try:
         data = yaml.safe_load(path.read_text())
+    except OSError as exc:
+        raise CredentialFileError(f"cannot read credential file {path}: {exc.strerror}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
@@ -286,7 +290,10 @@ class CredentialBook:
         for (key, driver), name in sorted(self._worked.items()):
             devices.setdefault(key, {})[driver] = name
         tmp = self.cache_path.with_suffix(self.cache_path.suffix + ".tmp")
-        tmp.write_text(json.dumps({"version": 1, "devices": devices}, indent=1, sort_keys=True))
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # owner only, whatever the umask
+        with os.fdopen(fd, "w") as fh:
+            fh.write(json.dumps({"version": 1, "devices": devices}, indent=1, sort_keys=True))
+        os.chmod(tmp, 0o600)  # a cache left by an older version with looser bits is tightened too
         tmp.replace(self.cache_path)
 
     def secret_values(self) -> set[str]:

@@ -38,6 +38,7 @@ from agent.credentials import (
     load_credentials_file,
 )
 from agent.pipeline import ProgressEvent, ScanResult, run_scan
+from agent.preflight import UsageError, check_scan
 from drivers.schema import Device, ProblemKind, Snapshot
 
 EXIT_OK = 0
@@ -126,9 +127,11 @@ def scan(
             methods=parse_methods(methods),
             credential_cache=cred_cache,
         )
+        for warning in check_scan(site=site, creds=creds, push=push, token_file=token_file):
+            err.print(f"[yellow]warning:[/yellow] {warning}")
         credentials: list[BoundCredential] = load_credentials_file(creds) if creds else []
         credentials += credentials_from_env()
-    except (ConfigError, CredentialFileError) as exc:
+    except (ConfigError, CredentialFileError, UsageError) as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(EXIT_USAGE) from None
     except ValidationError as exc:

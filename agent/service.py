@@ -9,6 +9,7 @@ push are recorded in `status.json` in the state directory for `asbuilt agent sta
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import os
@@ -120,8 +121,11 @@ class StatusFile:
 
     def update(self, **fields: Any) -> None:
         data = {**self.read(), **fields}
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         tmp = self.path.with_name(self.path.name + ".tmp")
-        tmp.write_text(json.dumps(data, indent=2, sort_keys=True, default=str))
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # owner only, whatever the umask
+        with os.fdopen(fd, "w") as fh:
+            fh.write(json.dumps(data, indent=2, sort_keys=True, default=str))
         os.replace(tmp, self.path)
 
 
@@ -172,8 +176,21 @@ class AgentService:
         async with self._push_lock:
             try:
                 token = read_token(self.config.token_path)
-            except (FileNotFoundError, ValueError) as exc:
+            except (FileNotFoundError, ValueError, OSError) as exc:
                 self.status.update(last_push={"at": time.time(), "ok": False, "error": str(exc)})
+                return None
+            fingerprint = hashlib.sha256(token.encode()).hexdigest()[:16]
+            if self.status.read().get("refused_token") == fingerprint:
+                # The collector said 401 to this very token: asking again changes nothing until
+                # the agent is enrolled again (which writes a new token).
+                self.status.update(
+                    last_push={
+                        "at": time.time(),
+                        "ok": False,
+                        "error": "not tried: the collector refused this agent's token; enrol again",
+                        "remaining": self.spool.depth(),
+                    }
+                )
                 return None
             p = self.config.push
             async with PushClient(self.config.collector_url, token, timeout_s=p.timeout_s) as client:
@@ -190,9 +207,11 @@ class AgentService:
                     "ok": report.last_error is None,
                     "delivered": len(report.delivered),
                     "rejected": len(report.rejected),
+                    "held": len(report.held),
                     "error": report.last_error,
                     "remaining": report.remaining,
-                }
+                },
+                refused_token=fingerprint if report.unauthorized else None,
             )
             return report
 

@@ -15,6 +15,8 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
+from agent.preflight import UsageError, check_service
+from agent.push import plain_words
 from agent.service import AgentService, AgentServiceConfig, ScanFn, StatusFile, write_token
 from agent.spool import Spool
 from drivers.schema import Snapshot
@@ -32,6 +34,17 @@ def _load(config: Path) -> AgentServiceConfig:
         for e in exc.errors():
             err.print(f"[red]error:[/red] {config}: {'.'.join(map(str, e['loc']))}: {e['msg']}")
         raise typer.Exit(2) from None
+
+
+def _preflight(cfg: AgentServiceConfig) -> None:
+    """Setup mistakes end here, in one line with exit code 2, before the service starts."""
+    try:
+        warnings = check_service(site=cfg.site, collector_url=cfg.collector_url, creds_file=cfg.creds_file)
+    except UsageError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    for warning in warnings:
+        err.print(f"[yellow]warning:[/yellow] {warning}")
 
 
 def scan_function(config: AgentServiceConfig) -> ScanFn:
@@ -73,10 +86,14 @@ def enrol(
 ) -> None:
     """Exchange a one-time code for this agent's token (stored owner-only in the state directory)."""
     cfg = _load(config)
+    _preflight(cfg)
     try:
         data = asyncio.run(enrol_agent(cfg.collector_url, code, name))
-    except (RuntimeError, aiohttp.ClientError, OSError, TimeoutError) as exc:
+    except RuntimeError as exc:
         err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
+    except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+        err.print(f"[red]error:[/red] {plain_words(exc, cfg.collector_url, 30)}")
         raise typer.Exit(1) from None
     if data.get("site_id") not in (None, cfg.site):
         err.print(
@@ -96,6 +113,7 @@ def run(
 ) -> None:
     """Run the agent: scheduled scans, spooled to disk, pushed until the collector confirms."""
     cfg = _load(config)
+    _preflight(cfg)
     service = AgentService(cfg, scan_function(cfg))
 
     async def main() -> None:
@@ -116,6 +134,7 @@ def run(
 def push(config: Path = ConfigOpt) -> None:
     """Deliver spooled snapshots now."""
     cfg = _load(config)
+    _preflight(cfg)
     service = AgentService(cfg, scan_function(cfg))
     asyncio.run(service.deliver())
     _print_status(cfg)
@@ -140,7 +159,11 @@ def _print_status(cfg: AgentServiceConfig) -> None:
     spool = Spool(cfg.spool_dir)
     table = Table(title=f"asbuilt agent - site {cfg.site}", show_header=False)
     table.add_row("collector", cfg.collector_url)
-    table.add_row("spool", f"{spool.depth()} waiting, {len(spool.rejected())} rejected ({cfg.spool_dir})")
+    held = spool.held()
+    table.add_row("spool", f"{spool.depth()} waiting, {len(held)} held aside ({cfg.spool_dir})")
+    for path, reason in held[-5:]:  # the newest few; all of them are in rejected/ with their reason
+        snapshot_hash = path.name.partition("-")[2][:16]
+        table.add_row("held aside", f"{snapshot_hash}: {reason[:300] or 'no reason recorded'}")
     scan = state.get("last_scan") or {}
     if scan:
         what = (

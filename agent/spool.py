@@ -5,6 +5,9 @@ file, fsync, rename, fsync of the directory), so a kill -9 or a power cut leaves
 file or none of it; stray temporary files from an interrupted write are removed on open.
 The file name is the content hash, so spooling the same snapshot twice keeps one copy.
 A snapshot the collector refuses for good (4xx) moves to `rejected/` with the reason: never lost.
+One that keeps failing on the collector's side (a 500 for this snapshot while others go through)
+is held aside there too after `HOLD_AFTER` failed deliveries, so a poisoned item never blocks the
+ones queued behind it. Both are "held aside" in `asbuilt agent status`.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from pathlib import Path
 from drivers.schema import Snapshot
 
 SUFFIX = ".json.gz"
+FAILURES = ".failures"  # beside a pending item: how many deliveries of it the collector failed
+HOLD_AFTER = 3
 
 
 @dataclass(frozen=True)
@@ -41,7 +46,8 @@ def _fsync_dir(directory: Path) -> None:
 
 def _write_atomic(path: Path, data: bytes) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as fh:
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # owner only, whatever the umask
+    with os.fdopen(fd, "wb") as fh:
         fh.write(data)
         fh.flush()
         os.fsync(fh.fileno())
@@ -56,8 +62,9 @@ class Spool:
         self.root = Path(root)
         self.pending_dir = self.root / "pending"
         self.rejected_dir = self.root / "rejected"
-        for d in (self.pending_dir, self.rejected_dir):
+        for d in (self.root, self.pending_dir, self.rejected_dir):
             d.mkdir(parents=True, exist_ok=True, mode=0o700)
+            d.chmod(0o700)  # snapshots describe a customer's network: owner only, whatever the umask
         for stray in self.pending_dir.glob(".*.tmp"):  # left by a write that was killed midway
             stray.unlink(missing_ok=True)
 
@@ -83,6 +90,7 @@ class Spool:
     def ack(self, item: SpoolItem) -> None:
         """The collector has it: forget it."""
         item.path.unlink(missing_ok=True)
+        self._failures_path(item).unlink(missing_ok=True)
         _fsync_dir(self.pending_dir)
 
     def reject(self, item: SpoolItem, reason: str) -> Path:
@@ -90,11 +98,33 @@ class Spool:
         target = self.rejected_dir / item.path.name
         os.replace(item.path, target)
         _write_atomic(target.with_name(target.name + ".reason.txt"), reason.encode())
+        self._failures_path(item).unlink(missing_ok=True)
         _fsync_dir(self.pending_dir)
         return target
 
     def rejected(self) -> list[Path]:
         return sorted(self.rejected_dir.glob(f"*{SUFFIX}"))
+
+    def held(self) -> list[tuple[Path, str]]:
+        """Items held aside (refused, or failing again and again), with the reason for each."""
+        out = []
+        for path in self.rejected():
+            note = path.with_name(path.name + ".reason.txt")
+            out.append((path, note.read_text(errors="replace").strip() if note.exists() else ""))
+        return out
+
+    def note_failure(self, item: SpoolItem) -> int:
+        """One more delivery of ``item`` failed on the collector's side; returns how many so far."""
+        path = self._failures_path(item)
+        try:
+            count = int(path.read_text().strip() or 0) + 1
+        except (FileNotFoundError, ValueError):
+            count = 1
+        _write_atomic(path, str(count).encode())
+        return count
+
+    def _failures_path(self, item: SpoolItem) -> Path:
+        return item.path.with_name(item.path.name + FAILURES)
 
     def _item(self, path: Path) -> SpoolItem:
         stamp, _, rest = path.name.partition("-")

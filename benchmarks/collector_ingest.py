@@ -5,6 +5,8 @@
    of a "seen again" push — the median of several runs.
 2. Snapshots per second over real HTTP (aiohttp on 127.0.0.1) with N concurrent pushers, each an
    enrolled agent pushing distinct 100-device snapshots (gzip) to its own site.
+3. Peak memory on hostile uploads (tests/hostile/uploads.py): a fresh `asbuilt collector serve`
+   process per upload (SQLite), its kernel high-water mark (VmHWM) before and after the upload.
 
 Usage: .venv/bin/python benchmarks/collector_ingest.py [--pg-url postgresql+asyncpg://root@127.0.0.1/postgres]
 PostgreSQL runs in a database created for the run (asb_bench_<random>) and dropped afterwards.
@@ -187,6 +189,28 @@ async def pg_admin(admin_dsn: str, sql: str) -> None:
         await conn.close()
 
 
+def hostile_figures(tmp: Path) -> list[tuple[Any, ...]]:
+    """One collector process per hostile upload, so each peak is that upload's own."""
+    from tests.e2e.collectorproc import CollectorProcess
+    from tests.hostile.memory import peak_rss_mib
+    from tests.hostile.test_collector_memory import _push
+    from tests.hostile.uploads import hostile_uploads
+
+    rows = []
+    for n, (name, body, encoding) in enumerate(hostile_uploads("depot-hostile")):
+        with CollectorProcess(tmp / f"hostile-{n}") as collector:
+            assert collector.proc is not None
+            collector.enrol("depot-hostile", tmp / f"hostile-{n}.token")
+            token = (tmp / f"hostile-{n}.token").read_text().strip()
+            before = peak_rss_mib(collector.proc.pid)
+            started = time.perf_counter()
+            status = _push(collector.url, token, body, encoding)
+            elapsed = (time.perf_counter() - started) * 1000
+            after = peak_rss_mib(collector.proc.pid)
+        rows.append((name, f"{len(body):,}", status, f"{elapsed:.0f}", f"{before:.0f}", f"{after:.0f}"))
+    return rows
+
+
 def table(title: str, header: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
     widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=False)]
     line = " | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))
@@ -206,7 +230,13 @@ async def main() -> None:
     )
     parser.add_argument("--pg-dsn", default="postgresql://root@127.0.0.1:5432/postgres", help="admin DSN")
     parser.add_argument("--no-pg", action="store_true", help="SQLite only")
+    parser.add_argument("--hostile-only", action="store_true", help="only the hostile-upload memory table")
     args = parser.parse_args()
+    if args.hostile_only:
+        with tempfile.TemporaryDirectory(prefix="asb-bench-") as tmp:
+            hostile_rows = hostile_figures(Path(tmp))
+        hostile_table(hostile_rows)
+        return
 
     with tempfile.TemporaryDirectory(prefix="asb-bench-") as tmp:
         backends = [("SQLite", f"sqlite+aiosqlite:///{tmp}/bench.db")]
@@ -220,6 +250,7 @@ async def main() -> None:
             for label, url in backends:
                 ingest_rows += await ingest_figures(url, label)
                 http_rows += await http_figures(url, label, Path(tmp))
+            hostile_rows = hostile_figures(Path(tmp))
         finally:
             if not args.no_pg:
                 await pg_admin(args.pg_dsn, f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
@@ -241,6 +272,15 @@ async def main() -> None:
         "HTTP push throughput (distinct 100-device snapshots, gzip, one site per pusher, 127.0.0.1)",
         ("backend", "pushers", "snapshots", "seconds", "snapshots/s"),
         http_rows,
+    )
+    hostile_table(hostile_rows)
+
+
+def hostile_table(rows: list[tuple[Any, ...]]) -> None:
+    table(
+        "Collector peak memory on hostile uploads (fresh process each; VmHWM in MiB)",
+        ("upload", "bytes sent", "HTTP", "ms", "peak before", "peak after"),
+        rows,
     )
 
 

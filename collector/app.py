@@ -59,7 +59,7 @@ def create_app(config: CollectorConfig) -> web.Application:
 async def database_context(app: web.Application) -> AsyncIterator[None]:
     config = app[config_key]
     if is_sqlite(config.db_url):
-        config.data_dir.mkdir(parents=True, exist_ok=True)
+        config.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     engine = make_engine(config.db_url)
     try:
         if config.migrate_on_start:

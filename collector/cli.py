@@ -73,7 +73,7 @@ def migrate(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
 
     async def run() -> str | None:
         if is_sqlite(config.db_url):
-            config.data_dir.mkdir(parents=True, exist_ok=True)
+            config.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         engine = make_engine(config.db_url)
         try:
             await upgrade(engine)
@@ -95,6 +95,13 @@ def enrol_code(
     """Print a one-time enrolment code for an agent of SITE."""
     from collector.enrolment import issue_code
     from collector.services import audit
+    from drivers.schema import check_site_id
+
+    try:
+        check_site_id(site)  # what a snapshot could not carry, or a URL not address, is refused here
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
 
     async def run_with(db: AsyncSession, ctx: Ctx, config: CollectorConfig) -> tuple[str, datetime]:
         ttl = timedelta(seconds=config.enrolment_code_ttl_s)

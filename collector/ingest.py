@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import zlib
+import re
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,10 +26,17 @@ from collector.db.models import Agent, IngestRequest, SnapshotVersion
 from collector.diff import ChangeKind, SiteDiff, diff_snapshots
 from collector.errors import ApiError
 from collector.hashing import document_hash
+from drivers import bounded
 from drivers.schema import SUPPORTED_SCHEMA_VERSIONS, Snapshot
 
 MAX_REPORTED_ERRORS = 20
-_GZIP_WBITS = 16 + zlib.MAX_WBITS
+# Every JSON value costs the parser a Python object (up to ~100 bytes). A real 1,000-device snapshot
+# has ~150,000 of them (commas, colons and brackets outside strings), so this allows the contract's
+# largest site with room to spare while a 64 KB gzip of 21 million empty objects is refused after
+# one regex pass, before json.loads builds anything (the memory figure is in the ingest benchmark).
+MAX_JSON_TOKENS = 3_000_000
+MAX_INT_DIGITS = 100  # longer ones cost CPU to convert; up to here the model names the field
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
 
 
 # ---------------------------------------------------------------- pure: bytes → Snapshot
@@ -41,60 +48,102 @@ def too_large(limit: int, what: str = "request body") -> ApiError:
 
 def decode_body(raw: bytes, content_encoding: str | None, limit: int) -> bytes:
     """Undo Content-Encoding, never producing more than ``limit`` bytes (a gzip bomb stops here)."""
-    encoding = (content_encoding or "identity").strip().lower()
-    if encoding == "identity":
-        return raw
-    if encoding not in ("gzip", "x-gzip"):
+    encoding = bounded.normal(content_encoding)
+    if encoding not in ("identity", "gzip", "x-gzip"):
         raise ApiError(
             415, "unsupported_encoding", f"Content-Encoding {encoding!r} is not supported; use gzip"
         )
-    inflater = zlib.decompressobj(_GZIP_WBITS)
     try:
-        out = inflater.decompress(raw, limit + 1)
-    except zlib.error as exc:
-        raise ApiError(400, "bad_gzip", f"the gzip body could not be decompressed: {exc}") from None
-    if len(out) > limit or inflater.unconsumed_tail:
-        raise too_large(limit, "decompressed snapshot")
-    if not inflater.eof:
-        raise ApiError(400, "bad_gzip", "the gzip body is truncated")
-    return out
+        return bounded.inflate(raw, encoding, limit, "decompressed snapshot")
+    except bounded.TooLarge as exc:
+        raise too_large(exc.limit, exc.what) from None
+    except bounded.BadEncoding as exc:
+        raise ApiError(400, "bad_gzip", str(exc)) from None
+
+
+def json_tokens(body: bytes) -> int:
+    """How many values a JSON text holds, roughly (separators and openers outside strings), counted
+    without building any of them."""
+    bare = _JSON_STRING.sub(b'""', body)
+    return bare.count(b",") + bare.count(b":") + bare.count(b"{") + bare.count(b"[")
+
+
+class _Refused(ValueError):
+    """Raised by the JSON hooks for a value no database can store."""
+
+
+def _refuse_constant(name: str) -> Any:
+    raise _Refused(f"{name} is not a JSON number and cannot be stored")
+
+
+def _parse_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+        raise _Refused(f"integer of {len(text)} digits is beyond 64 bits")
+    return int(text)
+
+
+def load_json(body: bytes) -> Any:
+    """Parse JSON within bounds: token count first, then no NaN/Infinity, no oversized integers."""
+    tokens = json_tokens(body)
+    if tokens > MAX_JSON_TOKENS:
+        raise ApiError(
+            413,
+            "payload_too_large",
+            f"the snapshot holds about {tokens} JSON values; the limit is {MAX_JSON_TOKENS}",
+            field="$",
+        )
+    try:
+        return json.loads(body, parse_constant=_refuse_constant, parse_int=_parse_int)
+    except _Refused as exc:
+        raise ApiError(
+            422, "invalid_json", f"the body holds a value that cannot be stored: {exc}", field="$"
+        ) from None
+    except (UnicodeDecodeError, ValueError) as exc:  # JSONDecodeError is a ValueError
+        raise ApiError(422, "invalid_json", f"the body is not valid JSON: {exc}", field="$") from None
+    except RecursionError:
+        raise ApiError(422, "invalid_json", "the body is nested too deeply", field="$") from None
 
 
 def parse_snapshot(body: bytes) -> Snapshot:
     """JSON → Snapshot, with 422 errors that name the field (``devices[3].network.ip``)."""
-    try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ApiError(422, "invalid_json", f"the body is not valid JSON: {exc}", field="$") from None
-    except RecursionError:
-        raise ApiError(422, "invalid_json", "the body is nested too deeply", field="$") from None
+    data = load_json(body)
     if not isinstance(data, dict):
         raise ApiError(422, "invalid_snapshot", "a snapshot is a JSON object", field="$")
     version = data.get("schema_version", None)
-    if version is not None and version not in SUPPORTED_SCHEMA_VERSIONS:
+    if version is not None and (type(version) is not int or version not in SUPPORTED_SCHEMA_VERSIONS):
         accepted = ", ".join(str(v) for v in sorted(SUPPORTED_SCHEMA_VERSIONS))
         raise ApiError(
             422,
             "unsupported_schema_version",
-            f"schema_version {version!r} is not supported; this collector accepts {accepted}",
+            f"schema_version {str(version)[:40]!r} is not supported; this collector accepts {accepted}",
             field="schema_version",
         )
     try:
         return Snapshot.model_validate(data)
     except ValidationError as exc:
-        errors = [
-            {"field": field_path(e["loc"]), "message": e["msg"], "type": e["type"]}
-            for e in exc.errors(include_url=False, include_input=False)[:MAX_REPORTED_ERRORS]
+        raise validation_error(exc, "invalid_snapshot") from None
+    except RecursionError:
+        raise ApiError(422, "invalid_snapshot", "the snapshot is nested too deeply", field="$") from None
+
+
+def validation_error(exc: ValidationError, code: str) -> ApiError:
+    """A 422 naming the first failing field. Lists stop at their first bad item (fail_fast), so the
+    error count stays small; only the first MAX_REPORTED_ERRORS are turned into dicts."""
+    count = exc.error_count()
+    errors = [
+        {"field": field_path(e["loc"]), "message": e["msg"], "type": e["type"]}
+        for e in exc.errors(include_url=False, include_input=False, include_context=False)[
+            :MAX_REPORTED_ERRORS
         ]
-        first = errors[0]
-        raise ApiError(
-            422,
-            "invalid_snapshot",
-            f"{first['field']}: {first['message']}"
-            + (f" (and {exc.error_count() - 1} more)" if len(errors) > 1 else ""),
-            field=first["field"],
-            errors=errors,
-        ) from None
+    ]
+    first = errors[0]
+    return ApiError(
+        422,
+        code,
+        f"{first['field']}: {first['message']}" + (f" (and {count - 1} more)" if count > 1 else ""),
+        field=first["field"],
+        errors=errors,
+    )
 
 
 def field_path(loc: tuple[int | str, ...]) -> str:
@@ -201,7 +250,15 @@ async def ingest(
         await session.exec(update(Agent).where(col(Agent.id) == agent_id).values(last_seen_at=now))
 
     if idempotency_key:
-        prior = await queries.ingest_request(session, site_id, idempotency_key, body_digest)
+        prior = await queries.ingest_request(session, site_id, idempotency_key)
+        if prior is not None and prior.body_hash != body_digest:
+            # A key names one request: another body under it is a client bug, not a new version.
+            raise ApiError(
+                422,
+                "idempotency_key_reused",
+                "this Idempotency-Key was already used with a different body; use a new key per body",
+                field="Idempotency-Key",
+            )
         if prior is not None:
             meta = await queries.version_meta(session, site_id, prior.version)
             assert meta is not None

@@ -35,6 +35,11 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
         kept = {k: v for k, v in exc.headers.items() if k.lower() not in ("content-type", "content-length")}
         error = ApiError(exc.status, code, exc.text or exc.reason, headers=kept)  # keeps Allow on 405
         response = web.json_response(error.body(request_id), status=exc.status, headers=error.headers)
+    except ConnectionResetError:  # the client went away mid-request (aiohttp: "Connection lost")
+        # Nobody is left to answer and nothing was stored: one quiet line, not an ERROR traceback.
+        log.info("client disconnected during %s %s (request %s)", request.method, request.path, request_id)
+        error = ApiError(400, "client_disconnected", "the client closed the connection mid-request")
+        response = web.json_response(error.body(request_id), status=400)
     except Exception:
         log.exception("unhandled error in %s %s (request %s)", request.method, request.path, request_id)
         error = ApiError(500, "internal_error", f"internal error; quote request id {request_id}")

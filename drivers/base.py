@@ -25,6 +25,8 @@ from drivers.schema import (
     SwitchInfo,
 )
 
+MAX_MERGED_ITEMS = 64  # hints kept per candidate list (types, scopes, services, TXT keys)
+
 
 class Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -51,12 +53,13 @@ class Candidate(Model):
         data = self.model_dump()
         for name, value in other.model_dump().items():
             mine = data.get(name)
+            # Bounded: a device repeating itself with new words each time must not grow a candidate.
             if isinstance(mine, set):
-                data[name] = mine | value
+                data[name] = set(list(mine | value)[:MAX_MERGED_ITEMS])
             elif isinstance(mine, list):
-                data[name] = mine + [v for v in value if v not in mine]
+                data[name] = list(dict.fromkeys(mine + value))[:MAX_MERGED_ITEMS]
             elif isinstance(mine, dict):
-                data[name] = {**value, **mine}
+                data[name] = dict(list({**value, **mine}.items())[:MAX_MERGED_ITEMS])
             elif mine is None:
                 data[name] = value
         return Candidate.model_validate(data)

@@ -19,6 +19,24 @@ _OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
 _CANONICAL_IPV4 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}")
 
 
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+LABEL_CHARS = 256  # = drivers.schema.MAX_LABEL_CHARS (schema imports this module, not the reverse)
+TEXT_CHARS = 4096  # = drivers.schema.MAX_TEXT_CHARS
+
+
+def clean_text(value: str, limit: int = LABEL_CHARS) -> str:
+    """Device text made fit for a snapshot: control characters (NUL first of all) removed, lone
+    surrogates replaced, and cut to ``limit`` characters (with "…"). The collector refuses such values
+    outright; a driver cleans them, because a camera's odd model string must not cost its record.
+
+    Example:: clean_text("DS-2CD\x002143\ud800") == "DS-2CD2143\ufffd"
+    """
+    if not value.isascii():
+        value = value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    value = _CONTROLS.sub("", value)
+    return value if len(value) <= limit else value[: limit - 1] + "…"
+
+
 def canonical_mac(value: str | bytes) -> str:
     """Return ``aa:bb:cc:dd:ee:ff`` for any common MAC notation.
 

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime
 from enum import StrEnum
@@ -30,6 +32,69 @@ SCHEMA_VERSION = 1
 SUPPORTED_SCHEMA_VERSIONS = frozenset({1})
 JSON_SCHEMA_PATH = Path(__file__).with_name("snapshot.schema.json")
 
+# ---------------------------------------------------------------- bounds
+# Every list and every string in a snapshot has a declared maximum (DESIGN.md, "Reliability and
+# security stance"). They are checked by the validator as it goes: a list longer than its maximum
+# is refused on its length before any item is built, and ``fail_fast`` stops a list at its first
+# bad item, so a hostile document costs one error, not millions. The figures are generous for the
+# largest real site we know of (a few thousand cameras, dozens of switches) and are part of the
+# contract: the committed JSON Schema publishes them.
+MAX_DEVICES = 10_000
+MAX_MAC_ENTRIES = 100_000  # forwarding tables of every switch together
+MAX_LLDP_NEIGHBORS = 20_000
+MAX_PORT_BINDINGS = 20_000
+MAX_CONFIGS = 1_000
+MAX_PROBLEMS = 20_000
+MAX_PORTS = 1_024  # ports of one switch
+MAX_VLANS = 4_094
+MAX_CHANNELS = 1_024  # channels of one recorder
+MAX_PROFILES = 256
+MAX_ITEMS = 256  # scopes, services, users, DNS/NTP servers, drivers, methods, evidence ...
+MAX_LABEL_CHARS = 256  # names, tokens, ids, vendor, model, serial, firmware
+MAX_TEXT_CHARS = 4_096  # descriptions, locations, URIs, messages
+MAX_CONFIG_CHARS = 1024 * 1024  # one device's configuration text
+INT64_MIN, INT64_MAX, UINT64_MAX = -(2**63), 2**63 - 1, 2**64 - 1
+
+# A site id ends up in URLs and file names: letters, digits and . _ - only, no "/" or spaces.
+SITE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$"
+_SITE_ID = re.compile(SITE_ID_PATTERN)
+
+
+def check_site_id(value: str) -> str:
+    """The one rule for site ids, used by the snapshot contract and wherever a site is created."""
+    if not _SITE_ID.fullmatch(value):
+        raise ValueError(
+            f"site id {value[:80]!r} is not valid: use 1-200 letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit (no '/' or spaces)"
+        )
+    return value
+
+
+def storable(value: str) -> str:
+    """Refuse what either database cannot store: NUL (PostgreSQL text and jsonb refuse it) and lone
+    surrogates (not encodable as UTF-8). Drivers clean device text before it gets here
+    (drivers.sanitize); the collector refuses it at ingest with a 422 naming the field."""
+    if "\x00" in value:
+        raise ValueError("NUL characters cannot be stored")
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError("lone surrogate characters (invalid Unicode) cannot be stored") from None
+    return value
+
+
+Label = Annotated[str, Field(max_length=MAX_LABEL_CHARS), AfterValidator(storable)]
+Text = Annotated[str, Field(max_length=MAX_TEXT_CHARS), AfterValidator(storable)]
+ConfigBody = Annotated[str, Field(max_length=MAX_CONFIG_CHARS), AfterValidator(storable)]
+Int = Annotated[int, Field(ge=INT64_MIN, le=INT64_MAX)]
+Counter64 = Annotated[int, Field(ge=0, le=UINT64_MAX)]
+
+
+def bounded(maximum: int, **kwargs: Any) -> Any:
+    """A list field: default empty, at most ``maximum`` items, stops at its first bad item."""
+    return Field(default=(), max_length=maximum, fail_fast=True, **kwargs)
+
 
 def _require_tz(value: datetime) -> datetime:
     if value.tzinfo is None:
@@ -38,22 +103,33 @@ def _require_tz(value: datetime) -> datetime:
 
 
 def _mac(value: Any) -> str:
-    if not isinstance(value, str | bytes):
-        raise ValueError(f"not a MAC address: {value!r}")
+    if not isinstance(value, str | bytes) or len(value) > 64:
+        raise ValueError(f"not a MAC address: {value!r:.80}")
     return canonical_mac(value)
 
 
 MacAddress = Annotated[str, BeforeValidator(_mac), Field(description="MAC, canonical aa:bb:cc:dd:ee:ff")]
-IpAddress = Annotated[str, AfterValidator(canonical_ip), Field(description="IPv4 or IPv6 address")]
-IpInterface = Annotated[str, AfterValidator(canonical_ip_interface), Field(description="address/prefix")]
-IfName = Annotated[str, AfterValidator(canonical_ifname), Field(description="interface name, canonical")]
+IpAddress = Annotated[
+    str, Field(max_length=64), AfterValidator(canonical_ip), Field(description="IPv4 or IPv6 address")
+]
+IpInterface = Annotated[
+    str, Field(max_length=64), AfterValidator(canonical_ip_interface), Field(description="address/prefix")
+]
+IfName = Annotated[
+    str,
+    Field(max_length=MAX_LABEL_CHARS),
+    AfterValidator(storable),
+    AfterValidator(canonical_ifname),
+    Field(description="interface name, canonical"),
+]
 Timestamp = Annotated[datetime, AfterValidator(_require_tz)]
 
 
 class Record(BaseModel):
     """Base of every record in a snapshot."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+    # allow_inf_nan: NaN and Infinity are not JSON and PostgreSQL's jsonb refuses them.
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True, allow_inf_nan=False)
 
     KEY: ClassVar[tuple[str, ...]] = ()
     VOLATILE: ClassVar[frozenset[str]] = frozenset()
@@ -92,80 +168,82 @@ class Stage(StrEnum):
 
 
 class SiteRef(Record):
-    site_id: str = Field(min_length=1, max_length=200, description="Stable site identifier (slug)")
-    name: str | None = Field(default=None, description="Human name of the site")
+    site_id: Annotated[str, AfterValidator(check_site_id)] = Field(
+        description="Stable site identifier (slug)"
+    )
+    name: Label | None = Field(default=None, description="Human name of the site")
 
 
 class ScanInfo(Record):
     VOLATILE = frozenset({"started_at", "finished_at", "agent_version", "agent_host"})
 
-    agent_version: str = Field(description="asbuilt version that took the scan")
-    agent_host: str | None = Field(default=None, description="Host name of the agent machine")
+    agent_version: Label = Field(description="asbuilt version that took the scan")
+    agent_host: Label | None = Field(default=None, description="Host name of the agent machine")
     started_at: Timestamp = Field(description="When the scan started (UTC)")
     finished_at: Timestamp = Field(description="When the scan finished (UTC)")
-    scopes: tuple[str, ...] = Field(default=(), description="Address ranges scanned, e.g. 10.0.0.0/24")
-    methods: tuple[str, ...] = Field(default=(), description="Discovery and collection methods used")
+    scopes: tuple[Text, ...] = bounded(MAX_ITEMS, description="Address ranges scanned, e.g. 10.0.0.0/24")
+    methods: tuple[Text, ...] = bounded(MAX_ITEMS, description="Discovery and collection methods used")
 
 
 # ---------------------------------------------------------------- device facets
 
 
 class DeviceIdentity(Record):
-    vendor: str | None = Field(default=None, description="Manufacturer as the device reports it")
-    model: str | None = Field(default=None, description="Model name or number")
-    serial: str | None = Field(default=None, description="Serial number")
-    firmware: str | None = Field(default=None, description="Firmware / software version")
-    hardware_id: str | None = Field(default=None, description="Hardware revision or ONVIF HardwareId")
+    vendor: Label | None = Field(default=None, description="Manufacturer as the device reports it")
+    model: Label | None = Field(default=None, description="Model name or number")
+    serial: Label | None = Field(default=None, description="Serial number")
+    firmware: Label | None = Field(default=None, description="Firmware / software version")
+    hardware_id: Label | None = Field(default=None, description="Hardware revision or ONVIF HardwareId")
     mac: MacAddress | None = Field(default=None, description="MAC of the primary interface")
-    hostname: str | None = Field(default=None, description="Host name the device reports")
-    location: str | None = Field(default=None, description="Location text (ONVIF scope, sysLocation)")
+    hostname: Label | None = Field(default=None, description="Host name the device reports")
+    location: Text | None = Field(default=None, description="Location text (ONVIF scope, sysLocation)")
 
 
 class NetworkProtocol(Record):
     KEY = ("name",)
 
-    name: str = Field(description="HTTP, HTTPS, RTSP, ...")
+    name: Label = Field(description="HTTP, HTTPS, RTSP, ...")
     enabled: bool
-    ports: tuple[int, ...] = ()
+    ports: tuple[Annotated[int, Field(ge=0, le=65535)], ...] = bounded(MAX_ITEMS)
 
 
 class NetworkSettings(Record):
     ip: IpAddress | None = Field(default=None, description="Address the device was reached at")
     prefix_length: int | None = Field(default=None, ge=0, le=128, description="Network prefix length")
     gateway: IpAddress | None = None
-    dns: tuple[IpAddress, ...] = Field(default=(), description="DNS servers")
-    ntp: tuple[str, ...] = Field(default=(), description="NTP servers (address or name)")
+    dns: tuple[IpAddress, ...] = bounded(MAX_ITEMS, description="DNS servers")
+    ntp: tuple[Text, ...] = bounded(MAX_ITEMS, description="NTP servers (address or name)")
     dhcp: bool | None = Field(default=None, description="True when the address comes from DHCP")
-    protocols: tuple[NetworkProtocol, ...] = Field(default=(), description="Network services and ports")
+    protocols: tuple[NetworkProtocol, ...] = bounded(MAX_ITEMS, description="Network services and ports")
 
 
 class OnvifService(Record):
     KEY = ("namespace",)
 
-    namespace: str = Field(description="Service namespace, e.g. http://www.onvif.org/ver10/device/wsdl")
-    xaddr: str = Field(description="Service address")
-    version: str | None = Field(default=None, description="major.minor")
+    namespace: Text = Field(description="Service namespace, e.g. http://www.onvif.org/ver10/device/wsdl")
+    xaddr: Text = Field(description="Service address")
+    version: Label | None = Field(default=None, description="major.minor")
 
 
 class VideoEncoderSettings(Record):
-    token: str | None = Field(default=None, description="Encoder configuration token")
-    encoding: str | None = Field(default=None, description="H264, H265, JPEG, ...")
-    width: int | None = None
-    height: int | None = None
+    token: Label | None = Field(default=None, description="Encoder configuration token")
+    encoding: Label | None = Field(default=None, description="H264, H265, JPEG, ...")
+    width: Int | None = None
+    height: Int | None = None
     frame_rate: float | None = Field(default=None, description="Frames per second limit")
-    bitrate_kbps: int | None = Field(default=None, description="Bit rate limit in kbit/s")
-    gov_length: int | None = Field(default=None, description="Group-of-video (I-frame interval)")
+    bitrate_kbps: Int | None = Field(default=None, description="Bit rate limit in kbit/s")
+    gov_length: Int | None = Field(default=None, description="Group-of-video (I-frame interval)")
     quality: float | None = None
-    profile: str | None = Field(default=None, description="Codec profile, e.g. Main, High")
+    profile: Label | None = Field(default=None, description="Codec profile, e.g. Main, High")
 
 
 class MediaProfile(Record):
     KEY = ("token",)
 
-    token: str
-    name: str | None = None
+    token: Label
+    name: Label | None = None
     video_encoder: VideoEncoderSettings | None = None
-    stream_uri: str | None = Field(default=None, description="RTSP URI, without credentials")
+    stream_uri: Text | None = Field(default=None, description="RTSP URI, without credentials")
 
 
 class DeviceUser(Record):
@@ -173,8 +251,8 @@ class DeviceUser(Record):
 
     KEY = ("username",)
 
-    username: str
-    level: str = Field(description="Administrator, Operator, User, Anonymous, Extended, ...")
+    username: Label
+    level: Label = Field(description="Administrator, Operator, User, Anonymous, Extended, ...")
 
 
 class OnvifInfo(Record):
@@ -184,11 +262,11 @@ class OnvifInfo(Record):
     # is stored but volatile (identity falls back to it only after MAC and serial: schema.device_id).
     VOLATILE = frozenset({"clock_offset_s", "device_time", "endpoint_reference"})
 
-    endpoint_reference: str | None = Field(default=None, description="WS-Discovery endpoint (urn:uuid:...)")
-    scopes: tuple[str, ...] = Field(default=(), description="ONVIF scopes")
-    services: tuple[OnvifService, ...] = ()
-    profiles: tuple[MediaProfile, ...] = ()
-    users: tuple[DeviceUser, ...] = ()
+    endpoint_reference: Label | None = Field(default=None, description="WS-Discovery endpoint (urn:uuid:...)")
+    scopes: tuple[Text, ...] = bounded(MAX_ITEMS, description="ONVIF scopes")
+    services: tuple[OnvifService, ...] = bounded(MAX_ITEMS)
+    profiles: tuple[MediaProfile, ...] = bounded(MAX_PROFILES)
+    users: tuple[DeviceUser, ...] = bounded(MAX_ITEMS)
     clock_offset_s: float | None = Field(default=None, description="Device clock minus agent clock")
     device_time: Timestamp | None = Field(default=None, description="Device UTC time when read")
     unsupported_operations: tuple[str, ...] = Field(
@@ -203,18 +281,20 @@ class RecorderChannel(Record):
 
     KEY = ("channel",)
 
-    channel: int = Field(ge=0, description="Channel number as the recorder shows it")
-    name: str | None = None
-    recording_token: str | None = None
-    source_id: str | None = Field(default=None, description="Source identifier the recorder reports")
-    source_address: str | None = Field(default=None, description="Address of the recorded camera")
-    camera_id: str | None = Field(default=None, description="Device.id of the recorded camera, if found")
-    recording_days: int | None = Field(default=None, description="Retention configured, in days")
+    channel: int = Field(ge=0, le=INT64_MAX, description="Channel number as the recorder shows it")
+    name: Label | None = None
+    recording_token: Label | None = None
+    source_id: Text | None = Field(default=None, description="Source identifier the recorder reports")
+    source_address: Text | None = Field(default=None, description="Address of the recorded camera")
+    camera_id: Text | None = Field(default=None, description="Device.id of the recorded camera, if found")
+    recording_days: Int | None = Field(default=None, description="Retention configured, in days")
 
 
 class RecorderInfo(Record):
-    channel_count: int | None = Field(default=None, ge=0, description="Channels the recorder has")
-    channels: tuple[RecorderChannel, ...] = ()
+    channel_count: int | None = Field(
+        default=None, ge=0, le=INT64_MAX, description="Channels the recorder has"
+    )
+    channels: tuple[RecorderChannel, ...] = bounded(MAX_CHANNELS)
 
 
 class PoeStatus(StrEnum):
@@ -239,36 +319,36 @@ class SwitchPort(Record):
     KEY = ("name",)
     VOLATILE = frozenset({"in_octets", "out_octets"})
 
-    if_index: int | None = Field(default=None, description="SNMP ifIndex")
+    if_index: Int | None = Field(default=None, description="SNMP ifIndex")
     name: IfName
-    alias: str | None = Field(default=None, description="Port description set by the installer")
+    alias: Text | None = Field(default=None, description="Port description set by the installer")
     admin_up: bool | None = None
     oper_up: bool | None = None
-    speed_mbps: int | None = None
+    speed_mbps: Int | None = None
     vlan: int | None = Field(default=None, ge=1, le=4094, description="Access / native VLAN (PVID)")
     poe: PoePort | None = None
     is_uplink: bool = Field(default=False, description="Leads to another switch (LLDP or FDB evidence)")
-    in_octets: int | None = None
-    out_octets: int | None = None
+    in_octets: Counter64 | None = None
+    out_octets: Counter64 | None = None
 
 
 class Vlan(Record):
     KEY = ("vlan_id",)
 
     vlan_id: int = Field(ge=1, le=4094)
-    name: str | None = None
+    name: Label | None = None
 
 
 class SwitchInfo(Record):
     VOLATILE = frozenset({"uptime_s", "poe_consumption_w"})
 
-    sys_object_id: str | None = None
-    sys_descr: str | None = None
-    ports: tuple[SwitchPort, ...] = ()
-    vlans: tuple[Vlan, ...] = ()
+    sys_object_id: Label | None = None
+    sys_descr: Text | None = None
+    ports: tuple[SwitchPort, ...] = bounded(MAX_PORTS)
+    vlans: tuple[Vlan, ...] = bounded(MAX_VLANS)
     poe_budget_w: float | None = None
     poe_consumption_w: float | None = None
-    uptime_s: int | None = None
+    uptime_s: Int | None = None
 
 
 class Attachment(Record):
@@ -276,12 +356,12 @@ class Attachment(Record):
 
     VOLATILE = frozenset({"poe_power_w"})
 
-    switch_id: str = Field(description="Device.id of the switch")
-    switch_name: str | None = None
+    switch_id: Text = Field(description="Device.id of the switch")
+    switch_name: Label | None = None
     port: IfName
-    vlan: int | None = None
+    vlan: Int | None = None
     poe_status: PoeStatus | None = None
-    poe_class: int | None = None
+    poe_class: Int | None = None
     poe_power_w: float | None = None
 
 
@@ -291,7 +371,7 @@ class Device(Record):
     KEY = ("id",)
     VOLATILE = frozenset({"discovered_by", "uptime_s"})
 
-    id: str = Field(
+    id: Text = Field(
         description="Identity: mac:<mac>, else serial:<vendor>:<serial>, else wsd:<uuid>, else ip:<ip>"
     )
     role: Role
@@ -301,9 +381,9 @@ class Device(Record):
     recorder: RecorderInfo | None = None
     switch: SwitchInfo | None = None
     attachment: Attachment | None = None
-    drivers: tuple[str, ...] = Field(default=(), description="Drivers that read this device")
-    discovered_by: tuple[str, ...] = Field(default=(), description="Discovery methods that saw it")
-    uptime_s: int | None = None
+    drivers: tuple[Label, ...] = bounded(MAX_ITEMS, description="Drivers that read this device")
+    discovered_by: tuple[Label, ...] = bounded(MAX_ITEMS, description="Discovery methods that saw it")
+    uptime_s: Int | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -323,18 +403,20 @@ class Device(Record):
         return data
 
 
-def _part(obj: Any, name: str) -> Any:
-    """A field of a facet given either as a model or as a plain dict (before validation)."""
-    return obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
+def _part(obj: Any, name: str) -> str | None:
+    """A text field of a facet given either as a model or as a plain dict (before validation); anything
+    but a short string is left for the field's own validator to refuse."""
+    value = obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
+    return value if isinstance(value, str) and len(value) <= MAX_TEXT_CHARS else None
 
 
 def device_id(
     *,
-    mac: str | None = None,
-    vendor: str | None = None,
-    serial: str | None = None,
-    endpoint_reference: str | None = None,
-    ip: str | None = None,
+    mac: Label | None = None,
+    vendor: Label | None = None,
+    serial: Label | None = None,
+    endpoint_reference: Label | None = None,
+    ip: Label | None = None,
 ) -> str:
     """Identity rule: MAC of the primary interface, else vendor+serial, else WSD endpoint, else IP."""
     if mac:
@@ -357,24 +439,24 @@ class MacEntry(Record):
     KEY = ("switch_id", "vlan", "mac")
     VOLATILE = frozenset({"source"})
 
-    switch_id: str
+    switch_id: Text
     port: IfName
     mac: MacAddress
-    vlan: int | None = None
-    source: str | None = Field(default=None, description="snmp:q-bridge, snmp:bridge, cli, ...")
+    vlan: Int | None = None
+    source: Label | None = Field(default=None, description="snmp:q-bridge, snmp:bridge, cli, ...")
 
 
 class LldpNeighbor(Record):
     KEY = ("switch_id", "local_port", "chassis_id", "port_id")
 
-    switch_id: str
+    switch_id: Text
     local_port: IfName
-    chassis_id: str = Field(description="Remote chassis id (a MAC when its subtype is macAddress)")
-    port_id: str = Field(description="Remote port id")
-    port_description: str | None = None
-    system_name: str | None = None
-    system_description: str | None = None
-    capabilities: tuple[str, ...] = Field(default=(), description="bridge, router, telephone, ...")
+    chassis_id: Text = Field(description="Remote chassis id (a MAC when its subtype is macAddress)")
+    port_id: Text = Field(description="Remote port id")
+    port_description: Text | None = None
+    system_name: Label | None = None
+    system_description: Text | None = None
+    capabilities: tuple[Label, ...] = bounded(MAX_ITEMS, description="bridge, router, telephone, ...")
     management_ip: IpAddress | None = None
 
 
@@ -383,15 +465,15 @@ class PortBinding(Record):
 
     KEY = ("switch_id", "port", "mac")
 
-    switch_id: str
+    switch_id: Text
     port: IfName
     mac: MacAddress
-    device_id: str | None = Field(
+    device_id: Text | None = Field(
         default=None, description="Device.id when the MAC belongs to a known device"
     )
     ip: IpAddress | None = None
-    vlan: int | None = None
-    evidence: tuple[str, ...] = Field(default=(), description="e.g. ('fdb', 'arp', 'poe')")
+    vlan: Int | None = None
+    evidence: tuple[Label, ...] = bounded(MAX_ITEMS, description="e.g. ('fdb', 'arp', 'poe')")
 
 
 class ConfigText(Record):
@@ -399,10 +481,10 @@ class ConfigText(Record):
 
     KEY = ("device_id", "kind")
 
-    device_id: str
-    kind: str = Field(description="running-config, startup-config, ...")
-    text: str
-    source: str | None = Field(default=None, description="Driver that read it")
+    device_id: Text
+    kind: Label = Field(description="running-config, startup-config, ...")
+    text: ConfigBody
+    source: Label | None = Field(default=None, description="Driver that read it")
 
 
 class Problem(Record):
@@ -411,12 +493,12 @@ class Problem(Record):
     KEY = ("target", "driver", "stage", "kind")
     VOLATILE = frozenset({"message"})
 
-    target: str = Field(description="IP, host or device id the problem concerns")
-    driver: str = Field(description="Driver or component: onvif, snmp, cli.cisco_ios, arp, ...")
+    target: Text = Field(description="IP, host or device id the problem concerns")
+    driver: Label = Field(description="Driver or component: onvif, snmp, cli.cisco_ios, arp, ...")
     stage: Stage
     kind: ProblemKind
-    message: str = Field(max_length=2000)
-    device_id: str | None = None
+    message: Annotated[str, Field(max_length=2000), AfterValidator(storable)]
+    device_id: Text | None = None
 
 
 # ---------------------------------------------------------------- the snapshot
@@ -432,12 +514,12 @@ class Snapshot(Record):
     schema_version: Literal[1] = Field(default=1, description="Contract version (SCHEMA_VERSION)")
     site: SiteRef
     scan: ScanInfo
-    devices: tuple[Device, ...] = ()
-    mac_table: tuple[MacEntry, ...] = ()
-    lldp_neighbors: tuple[LldpNeighbor, ...] = ()
-    port_bindings: tuple[PortBinding, ...] = ()
-    configs: tuple[ConfigText, ...] = ()
-    problems: tuple[Problem, ...] = ()
+    devices: tuple[Device, ...] = bounded(MAX_DEVICES)
+    mac_table: tuple[MacEntry, ...] = bounded(MAX_MAC_ENTRIES)
+    lldp_neighbors: tuple[LldpNeighbor, ...] = bounded(MAX_LLDP_NEIGHBORS)
+    port_bindings: tuple[PortBinding, ...] = bounded(MAX_PORT_BINDINGS)
+    configs: tuple[ConfigText, ...] = bounded(MAX_CONFIGS)
+    problems: tuple[Problem, ...] = bounded(MAX_PROBLEMS)
 
     @model_validator(mode="after")
     def _canonical_order(self) -> Snapshot:
@@ -445,10 +527,10 @@ class Snapshot(Record):
         for name in ("devices", "mac_table", "lldp_neighbors", "port_bindings", "configs", "problems"):
             records = getattr(self, name)
             ordered = _sorted(records)
-            keys = [r.key() for r in ordered]
-            if len(set(keys)) != len(keys):
-                dupes = sorted({k for k in keys if keys.count(k) > 1})
-                raise ValueError(f"{name}: duplicate keys {dupes[:3]}")
+            counts = Counter(r.key() for r in ordered)
+            if len(counts) != len(ordered):  # one pass: 20k duplicates must not cost seconds
+                dupes = sorted(k for k, n in counts.items() if n > 1)
+                raise ValueError(f"{name}: {len(ordered) - len(counts)} duplicate keys, e.g. {dupes[:3]}")
             object.__setattr__(self, name, ordered)
         return self
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -10,12 +11,22 @@ from aiohttp import web
 from pydantic import BaseModel, ValidationError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from collector.api.schemas import MAX_ID
 from collector.db import queries
 from collector.db.models import Site
 from collector.errors import ApiError, not_found
-from collector.ingest import field_path
+from collector.ingest import load_json, validation_error
+from drivers.schema import storable
 
 M = TypeVar("M", bound=BaseModel)
+
+
+def is_storable(text: str) -> bool:
+    try:
+        storable(text)
+    except ValueError:
+        return False
+    return True
 
 
 def now() -> datetime:
@@ -32,42 +43,65 @@ def _dumps(data: Any) -> str:
 
 
 async def read_model(request: web.Request, model: type[M]) -> M:
-    """The JSON body as ``model``, or 422 naming the field that failed."""
-    try:
-        data = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ApiError(422, "invalid_json", f"the body is not valid JSON: {exc}", field="$") from None
+    """The JSON body as ``model``, or 422 naming the field that failed (bounded like a snapshot)."""
+    data = load_json(await request.read())
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        errors = [
-            {"field": field_path(e["loc"]), "message": e["msg"], "type": e["type"]}
-            for e in exc.errors(include_url=False, include_input=False)
-        ]
-        first = errors[0]
-        raise ApiError(
-            422, "invalid_body", f"{first['field']}: {first['message']}", field=first["field"], errors=errors
-        ) from None
+        raise validation_error(exc, "invalid_body") from None
 
 
-def int_param(value: str | None, name: str, *, default: int | None = None, minimum: int = 1) -> int:
+_DIGITS = re.compile(r"-?[0-9]{1,19}")
+_TOKEN_CHARS = re.compile(r"[\x21-\x7e]{1,200}")  # visible ASCII: what a header value can carry safely
+
+
+def int_param(
+    value: str | None, name: str, *, default: int | None = None, minimum: int = 1, maximum: int = MAX_ID
+) -> int:
     if value is None or value == "":
         if default is None:
             raise ApiError(422, "missing_parameter", f"the parameter {name!r} is required", field=name)
         return default
-    try:
-        number = int(value)
-    except ValueError:
-        raise ApiError(
-            422, "invalid_parameter", f"{name} must be an integer, got {value!r}", field=name
-        ) from None
+    if not _DIGITS.fullmatch(value):  # also keeps 5,000-digit numbers away from int()
+        raise ApiError(422, "invalid_parameter", f"{name} must be an integer, got {value[:40]!r}", field=name)
+    number = int(value)
     if number < minimum:
         raise ApiError(422, "invalid_parameter", f"{name} must be at least {minimum}", field=name)
+    if number > maximum:
+        raise ApiError(422, "invalid_parameter", f"{name} must be at most {maximum}", field=name)
     return number
+
+
+def text_param(value: str | None, name: str, *, max_length: int = 200) -> str:
+    """A free-text parameter (a search term): trimmed, bounded, and storable, else 422."""
+    text = (value or "").strip()
+    if len(text) > max_length:
+        raise ApiError(422, "invalid_parameter", f"{name} is longer than {max_length} characters", field=name)
+    try:
+        return storable(text)
+    except ValueError as exc:
+        raise ApiError(422, "invalid_parameter", f"{name}: {exc}", field=name) from None
+
+
+def token_header(request: web.Request, name: str) -> str | None:
+    """An opaque token header (Idempotency-Key): 1-200 visible ASCII characters, else 422."""
+    value = request.headers.get(name, "").strip()
+    if not value:
+        return None
+    if not _TOKEN_CHARS.fullmatch(value):
+        raise ApiError(
+            422,
+            "invalid_header",
+            f"{name} must be 1-200 visible ASCII characters (letters, digits, punctuation)",
+            field=name,
+        )
+    return value
 
 
 async def site_from_path(request: web.Request, session: AsyncSession) -> Site:
     slug = request.match_info["site"]
+    if len(slug) > 200 or not is_storable(slug):  # no such site can exist; the database may not take it
+        raise not_found("site")
     org_id = await queries.default_organization_id(session)
     site = None if org_id is None else await queries.site_by_slug(session, org_id, slug)
     if site is None:

@@ -3,23 +3,29 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from collector.db.models import BaselineBase, SnapshotVersionBase
 from collector.diff import SiteDiff
+from drivers.schema import storable
 
 
 class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, allow_inf_nan=False)
+
+
+# Request text must be storable by both databases (no NUL, no lone surrogates), else 422.
+StoredText = Annotated[str, AfterValidator(storable)]
+MAX_ID = 2**31 - 1  # INTEGER columns on PostgreSQL
 
 
 class EnrolRequest(Body):
-    code: str = Field(
+    code: StoredText = Field(
         min_length=4, max_length=100, description="One-time enrolment code, e.g. ABCD-EFGH-JKLM-NPQR"
     )
-    agent_name: str = Field(min_length=1, max_length=200, description="Name of the agent machine")
+    agent_name: StoredText = Field(min_length=1, max_length=200, description="Name of the agent machine")
 
 
 class EnrolResponse(BaseModel):
@@ -92,11 +98,12 @@ class VersionList(BaseModel):
 
 
 class BaselineRequest(Body):
-    version: int = Field(ge=1, description="The version to approve as the documented state")
-    note: str | None = Field(default=None, max_length=4000)
+    version: int = Field(ge=1, le=MAX_ID, description="The version to approve as the documented state")
+    note: StoredText | None = Field(default=None, max_length=4000)
     base_revision: int | None = Field(
         default=None,
         ge=0,
+        le=MAX_ID,
         description="The site revision this approval was made from (or If-Match); stale: 409",
     )
 

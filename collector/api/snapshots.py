@@ -7,7 +7,7 @@ import asyncio
 from aiohttp import web
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from collector.api.common import now, respond
+from collector.api.common import now, respond, token_header
 from collector.api.guard import IDENTITY, ctx_of
 from collector.auth import Action, Identity, Resource, permits
 from collector.db import queries
@@ -20,7 +20,6 @@ from drivers.schema import Snapshot
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 _CHUNK = 64 * 1024
-_MAX_KEY_LENGTH = 200
 _ATTEMPTS = 3
 
 
@@ -39,14 +38,7 @@ async def read_bounded(request: web.Request, limit: int) -> bytes:
 async def push_snapshot(request: web.Request) -> web.Response:
     identity = request[IDENTITY]
     config = request.app[config_key]
-    key = request.headers.get(IDEMPOTENCY_HEADER, "").strip() or None
-    if key is not None and len(key) > _MAX_KEY_LENGTH:
-        raise ApiError(
-            422,
-            "invalid_header",
-            f"{IDEMPOTENCY_HEADER} is longer than {_MAX_KEY_LENGTH}",
-            field=IDEMPOTENCY_HEADER,
-        )
+    key = token_header(request, IDEMPOTENCY_HEADER)
 
     raw = await read_bounded(request, config.max_upload_bytes)
     body = decode_body(raw, request.headers.get("Content-Encoding"), config.max_snapshot_bytes)

@@ -21,6 +21,7 @@ from collector.db.models import (
     SnapshotVersion,
     SnapshotVersionBase,
 )
+from drivers.schema import check_site_id
 
 DEFAULT_ORG_SLUG = "default"
 
@@ -54,6 +55,7 @@ async def get_or_create_site(
 ) -> Site:
     site = await site_by_slug(session, organization_id, slug)
     if site is None:
+        check_site_id(slug)  # raises ValueError: ids with "/" or spaces would make unreachable URLs
         site = Site(organization_id=organization_id, customer_id=customer_id, slug=slug, name=name)
         session.add(site)
         await session.flush()
@@ -169,13 +171,9 @@ async def version_document(session: AsyncSession, site_id: int, version: int) ->
     return None if document is None else dict(document)
 
 
-async def ingest_request(
-    session: AsyncSession, site_id: int, idempotency_key: str, body_hash: str
-) -> IngestRequest | None:
+async def ingest_request(session: AsyncSession, site_id: int, idempotency_key: str) -> IngestRequest | None:
     query = select(IngestRequest).where(
-        IngestRequest.site_id == site_id,
-        IngestRequest.idempotency_key == idempotency_key,
-        IngestRequest.body_hash == body_hash,
+        IngestRequest.site_id == site_id, IngestRequest.idempotency_key == idempotency_key
     )
     return (await session.exec(query)).first()
 

@@ -20,7 +20,7 @@ from textfsm import TextFSMError
 from drivers.base import Candidate, DeviceDriver, DeviceReport, FdbEntry, LldpEntry, ReportNote
 from drivers.cli.transport import CliSession, NetmikoSession
 from drivers.errors import AuthError, ParseError
-from drivers.normalize import canonical_mac
+from drivers.normalize import TEXT_CHARS, canonical_mac, clean_text
 from drivers.sanitize import Filter, apply_filters, redact_values
 from drivers.schema import DeviceIdentity, ProblemKind, Role, SwitchInfo, SwitchPort, Vlan
 
@@ -71,7 +71,12 @@ def textfsm(platform: str, command: str, text: str) -> list[dict[str, str]]:
         raise ParseError(f"{platform} '{command}': {str(exc)[:300]}", operation=command) from None
     if not isinstance(rows, list):  # netmiko's habit: raw text back when nothing parsed
         raise ParseError(f"{platform} '{command}': no template", operation=command)
-    return rows
+    # Device text, cleaned before it can reach a snapshot (controls, NUL, over-long values).
+    return [
+        {k: clean_text(v, TEXT_CHARS) if isinstance(v, str) else v for k, v in row.items()}
+        for row in rows
+        if isinstance(row, dict)
+    ]
 
 
 _SPEED = re.compile(r"(?i)^(?:a-)?(\d+(?:\.\d+)?)\s*(g|gig|m)?")

@@ -64,9 +64,37 @@ class EnableRefused(Exception):
     """The login worked, the enable secret did not."""
 
 
+class OutputBudget:
+    """Counts what a command's output has cost so far, as netmiko reads it: a device that never
+    stops talking is refused at MAX_OUTPUT_CHARS, not after its whole output is in memory."""
+
+    def __init__(self, limit: int = MAX_OUTPUT_CHARS) -> None:
+        self.limit = limit
+        self.used = 0
+
+    def reset(self) -> None:
+        self.used = 0
+
+    def wrap(self, read_channel: Any) -> Any:
+        def bounded_read_channel(*args: Any, **kwargs: Any) -> Any:
+            data = read_channel(*args, **kwargs)
+            self.used += len(data or "")
+            if self.used > self.limit:
+                raise OutputTooLarge(f"output larger than {self.limit} characters (refused while reading)")
+            return data
+
+        return bounded_read_channel
+
+
+class OutputTooLarge(Exception):
+    """The device sent more output than any real switch does."""
+
+
 def _wrap(exc: BaseException, host: str, operation: str) -> DriverError:
     """The drivers.errors equivalent of a netmiko / paramiko / socket failure."""
     where = f"{operation} {host}"
+    if isinstance(exc, OutputTooLarge):
+        return ProtocolError(f"{where}: {exc}", operation=operation)
     if isinstance(exc, NetmikoAuthenticationException):
         return AuthError(f"{where}: authentication failed", operation=operation)
     if isinstance(exc, ReadTimeout | NetmikoTimeoutException | socket.timeout | TimeoutError):
@@ -89,6 +117,8 @@ class NetmikoSession:
         self._connection = connection
         self._host = host
         self._read_timeout_s = read_timeout_s
+        self._budget = OutputBudget()
+        connection.read_channel = self._budget.wrap(connection.read_channel)
 
     @classmethod
     async def open(
@@ -145,6 +175,7 @@ class NetmikoSession:
         return cls(connection, host, read_timeout_s=read_timeout_s)
 
     async def send(self, command: str) -> str:
+        self._budget.reset()
         try:
             output = await asyncio.to_thread(
                 self._connection.send_command, command, read_timeout=self._read_timeout_s

@@ -36,6 +36,8 @@ WSD_PORT = 3702
 MAX_DATAGRAM = 64 * 1024
 MAX_MATCHES_PER_DATAGRAM = 32
 MAX_ITEMS = 64  # types / scopes / xaddrs kept per match
+MAX_ENDPOINTS_PER_HOST = 8  # an NVR may announce a few endpoints; a host sending thousands is hostile
+MAX_CANDIDATES = 65_536  # a /16
 REPEATS = 2
 REPEAT_GAP_S = 0.1
 UNICAST_RATE_PPS = 2000  # datagrams per second for unicast sweeps
@@ -155,7 +157,9 @@ def parse_probe_matches(data: bytes) -> list[ProbeMatch]:
                 types=_qnames(_first(holder, "Types")),
                 scopes=split_scopes(_text(_first(holder, "Scopes"))),
                 xaddrs=tuple(dict.fromkeys(_text(_first(holder, "XAddrs")).split()[:MAX_ITEMS])),
-                metadata_version=int(version) if version.isdigit() else None,
+                metadata_version=int(version)
+                if version.isascii() and version.isdigit() and len(version) < 19
+                else None,
                 relates_to=relates_to,
             )
         )
@@ -183,14 +187,22 @@ class _Collector(asyncio.DatagramProtocol):
     sent_ids: set[str]
     found: dict[str, Candidate] = field(default_factory=dict)
     on_match: Callable[[Candidate], object] | None = None  # streaming: called for every reply as it lands
+    per_host: dict[str, int] = field(default_factory=dict)
 
     def datagram_received(self, data: bytes, addr: tuple[str | bytes, int]) -> None:
         source = str(addr[0])
         for match in parse_probe_matches(data):
             if match.relates_to is not None and match.relates_to not in self.sent_ids:
                 continue  # a reply to someone else's probe; devices that omit RelatesTo are kept
-            candidate = to_candidate(match, source)
             key = f"{source}|{match.endpoint}"
+            if key not in self.found:
+                if (
+                    len(self.found) >= MAX_CANDIDATES
+                    or self.per_host.get(source, 0) >= MAX_ENDPOINTS_PER_HOST
+                ):
+                    continue  # a host inventing endpoints, or a flood: what we have is kept, nothing more
+                self.per_host[source] = self.per_host.get(source, 0) + 1
+            candidate = to_candidate(match, source)
             self.found[key] = self.found[key].merge(candidate) if key in self.found else candidate
             if self.on_match is not None:
                 self.on_match(self.found[key])

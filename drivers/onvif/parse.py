@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-from drivers.normalize import canonical_ip, canonical_mac
+from drivers.normalize import LABEL_CHARS, TEXT_CHARS, canonical_ip, canonical_mac, clean_text
 from drivers.schema import (
     DeviceIdentity,
     DeviceUser,
@@ -58,10 +58,11 @@ def _get(obj: Any, *path: str) -> Any:
     return obj
 
 
-def _text(value: Any) -> str | None:
+def _text(value: Any, limit: int = LABEL_CHARS) -> str | None:
+    """A reply value as one line of text fit for a snapshot (controls removed, at most ``limit``)."""
     if value is None:
         return None
-    text = " ".join(str(value).split())
+    text = " ".join(clean_text(str(value)[: limit * 4], limit).split())
     return text or None
 
 
@@ -209,7 +210,7 @@ def parse_scopes(reply: Any) -> tuple[str, ...]:
     """GetScopes → the scope URIs, in the device's order, without duplicates."""
     out: list[str] = []
     for item in _items(reply):
-        scope = _text(_get(item, "ScopeItem") if not isinstance(item, str) else item)
+        scope = _text(_get(item, "ScopeItem") if not isinstance(item, str) else item, TEXT_CHARS)
         if scope and scope not in out:
             out.append(scope)
     return tuple(out)
@@ -240,7 +241,7 @@ def parse_services(reply: Any) -> tuple[OnvifService, ...]:
     """GetServices → (namespace, advertised XAddr, major.minor) per service."""
     services: dict[str, OnvifService] = {}
     for item in _items(reply):
-        namespace, xaddr = _text(_get(item, "Namespace")), _text(_get(item, "XAddr"))
+        namespace, xaddr = _text(_get(item, "Namespace"), TEXT_CHARS), _text(_get(item, "XAddr"), TEXT_CHARS)
         if not namespace or not xaddr:
             continue
         major, minor = _get(item, "Version", "Major"), _get(item, "Version", "Minor")
@@ -257,7 +258,7 @@ def parse_capabilities(reply: Any) -> tuple[OnvifService, ...]:
     services: dict[str, OnvifService] = {}
     for holder in (reply, _get(reply, "Extension")):
         for name, namespace in _CAPABILITY_NAMESPACES.items():
-            xaddr = _text(_get(holder, name, "XAddr"))
+            xaddr = _text(_get(holder, name, "XAddr"), TEXT_CHARS)
             if xaddr:
                 services[namespace] = OnvifService(namespace=namespace, xaddr=xaddr)
     return tuple(sorted(services.values(), key=lambda s: s.namespace))
@@ -339,7 +340,7 @@ def _without_credentials(pairs: list[str]) -> list[str]:
 
 
 def parse_stream_uri(reply: Any) -> str | None:
-    uri = _text(_get(reply, "Uri"))
+    uri = _text(_get(reply, "Uri"), TEXT_CHARS)
     return strip_credentials(uri) if uri else None
 
 
@@ -380,7 +381,7 @@ def parse_recordings(reply: Any) -> tuple[RecorderChannel, ...]:
         number = channel_number(token, position)
         if number in channels:
             number = max(channels) + 1
-        address = _text(_get(source, "Address"))
+        address = _text(_get(source, "Address"), TEXT_CHARS)
         channels[number] = RecorderChannel(
             channel=number,
             name=_text(_get(source, "Name")) or _text(_get(item, "Configuration", "Content")),

@@ -19,6 +19,7 @@ from lxml import etree
 from zeep.exceptions import Fault, TransportError
 from zeep.exceptions import XMLSyntaxError as ZeepXMLSyntaxError
 
+from drivers import bounded
 from drivers.errors import AuthError, DeviceTimeout, DriverError, NotSupported, ProtocolError, Unreachable
 from drivers.onvif.lib import (
     SERVICES,
@@ -77,6 +78,48 @@ def check_reply(status: int, content: bytes) -> None:
         raise ProtocolError(f"invalid XML from device: {exc}") from None
     if root.getroottree().docinfo.doctype:
         raise ProtocolError("device reply carries a DOCTYPE (refused: entity expansion risk)")
+
+
+def _bounded_post(transport: Any) -> Callable[..., Awaitable[tuple[Any, bytes]]]:
+    """Replace the library's ``_post_internal``, which reads the whole reply (``response.read()``,
+    decompressed by aiohttp) before anything can look at its size. Here the reply is read chunk by
+    chunk and refused as soon as it passes MAX_REPLY_BYTES, compressed or decompressed: an endless
+    chunked reply, a gzip bomb or a 200 MB body costs at most that much."""
+
+    async def post_internal(address: str, message: str | bytes, headers: dict[str, str]) -> tuple[Any, bytes]:
+        headers = {
+            "User-Agent": "asbuilt",
+            "Content-Type": 'text/xml; charset="utf-8"',
+            **(headers or {}),
+            "Accept-Encoding": "gzip, deflate",
+        }
+        data = message.encode("utf-8") if isinstance(message, str) else message
+        response = await transport.session.post(
+            address,
+            data=data,
+            headers=headers,
+            proxy=transport.proxy,
+            timeout=transport._client_timeout,
+            auto_decompress=False,  # we inflate, with a bound
+        )
+        try:
+            if (response.content_length or 0) > MAX_REPLY_BYTES:
+                raise bounded.TooLarge(MAX_REPLY_BYTES, "reply")
+            content = await bounded.read_bounded(
+                response.content.iter_chunked(64 * 1024),
+                encoding=response.headers.get("Content-Encoding"),
+                raw_limit=MAX_REPLY_BYTES,
+                limit=MAX_REPLY_BYTES,
+            )
+        except bounded.TooLarge as exc:
+            raise ProtocolError(f"device {exc}; refused while reading") from None
+        except bounded.BadEncoding as exc:
+            raise ProtocolError(f"unreadable reply: {exc}") from None
+        finally:
+            response.release()
+        return response, content
+
+    return post_internal
 
 
 def _guard(
@@ -252,6 +295,7 @@ class LiveSession:
             except BaseException:
                 await client.close()
                 raise
+            client.transport._post_internal = _bounded_post(client.transport)
             client.transport.post_xml = _guard(client.transport.post_xml, self._record_to)
             self._services[name] = client
         return client

@@ -10,14 +10,20 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from functools import partial
+from typing import TypeVar
+
+from pydantic import ValidationError
 
 from drivers.base import DeviceReport, FdbEntry, LldpEntry, ReportNote
-from drivers.normalize import canonical_ifname, canonical_mac
+from drivers.normalize import LABEL_CHARS, TEXT_CHARS, canonical_ifname, canonical_mac, clean_text
 from drivers.schema import DeviceIdentity, PoePort, PoeStatus, ProblemKind, Role, SwitchInfo, SwitchPort, Vlan
 from drivers.snmp import oids
 from drivers.snmp.transport import SnmpValue, Walk
+
+T = TypeVar("T")
 
 # ---------------------------------------------------------------- small readers
 
@@ -32,12 +38,13 @@ def int_column(rows: Mapping[str, SnmpValue], base: str) -> dict[str, int]:
     return {index: value for index, value in column(rows, base).items() if isinstance(value, int)}
 
 
-def text(value: SnmpValue | None) -> str | None:
-    """Display text of an OCTET STRING: UTF-8 (invalid bytes replaced), NULs and blanks trimmed."""
+def text(value: SnmpValue | None, limit: int = LABEL_CHARS) -> str | None:
+    """Display text of an OCTET STRING: UTF-8 (invalid bytes replaced), controls removed, blanks
+    trimmed, at most ``limit`` characters (drivers.normalize.clean_text)."""
     if value is None:
         return None
     raw = value.decode("utf-8", errors="replace") if isinstance(value, bytes) else str(value)
-    cleaned = raw.replace("\x00", "").strip()
+    cleaned = clean_text(raw.strip(), limit).strip()
     return cleaned or None
 
 
@@ -78,11 +85,11 @@ def parse_system(rows: Mapping[str, SnmpValue]) -> SystemInfo:
     uptime = rows.get(oids.SYS_UPTIME)
     object_id = rows.get(oids.SYS_OBJECT_ID)
     return SystemInfo(
-        descr=text(rows.get(oids.SYS_DESCR)),
+        descr=text(rows.get(oids.SYS_DESCR), TEXT_CHARS),
         object_id=object_id.lstrip(".") if isinstance(object_id, str) else None,
         uptime_s=uptime // 100 if isinstance(uptime, int) else None,
         name=text(rows.get(oids.SYS_NAME)),
-        location=text(rows.get(oids.SYS_LOCATION)),
+        location=text(rows.get(oids.SYS_LOCATION), TEXT_CHARS),
     )
 
 
@@ -341,6 +348,7 @@ def parse_poe(
         delivering = status is PoeStatus.DELIVERING
         power_class = classes.get(index)
         mw = power_mw.get(index)
+        mw = mw if mw is not None and 0 <= mw <= 1_000_000 else None  # a hostile or broken counter
         result[if_index] = PoePort(
             admin_enabled=admin[index] == 1 if index in admin else None,
             status=status,
@@ -466,9 +474,9 @@ def parse_lldp(
                 local_port=local_name,
                 chassis_id=chassis,
                 port_id=port_id,
-                port_description=text(cols.get(8)),
+                port_description=text(cols.get(8), TEXT_CHARS),
                 system_name=text(cols.get(9)),
-                system_description=text(cols.get(10)),
+                system_description=text(cols.get(10), TEXT_CHARS),
                 capabilities=_capabilities(cols.get(12)),
                 management_ip=addresses.get(key),
             )
@@ -499,25 +507,29 @@ def build_report(
     serves under community@vlan (forwarding table and bridge-port map of that VLAN).
     """
     notes: list[ReportNote] = []
-    system = parse_system(rows)
+    # Each section is guarded: a value no record can hold costs that section a note, not the device.
+    guard = _Guard(notes)
+    system = guard("system", lambda: parse_system(rows)) or SystemInfo(None, None, None, None, None)
     enterprise = enterprise_of(system.object_id)
-    chassis = parse_chassis(rows)
-    interfaces = parse_interfaces(rows)
-    ports = bridge_ports(rows)
-    vlans_by_if = port_vlans(rows, ports)
-    poe = parse_poe(rows, ports, interfaces, enterprise)
-    lldp, lldp_unmapped = parse_lldp(rows, ports, interfaces)
-    fdb, fdb_unmapped = parse_fdb_qbridge(rows, ports, interfaces)
+    chassis = guard("chassis", lambda: parse_chassis(rows)) or Chassis()
+    interfaces = guard("interfaces", lambda: parse_interfaces(rows)) or {}
+    ports = guard("bridge", lambda: bridge_ports(rows)) or {}
+    vlans_by_if = guard("vlans", lambda: port_vlans(rows, ports)) or {}
+    poe = guard("poe", lambda: parse_poe(rows, ports, interfaces, enterprise)) or {}
+    lldp, lldp_unmapped = guard("lldp", lambda: parse_lldp(rows, ports, interfaces)) or ([], 0)
+    fdb, fdb_unmapped = guard("fdb", lambda: parse_fdb_qbridge(rows, ports, interfaces)) or ([], 0)
     if not fdb and vlan_rows:
         # Cisco: one instance per VLAN; the default context is VLAN 1's again, so it is not read twice.
         for vlan, instance in sorted(vlan_rows.items()):
             # Each VLAN instance has its own bridge-port numbering (usually the same; not always).
             vlan_ports = bridge_ports(instance) or ports
-            entries, unmapped = parse_fdb_bridge(instance, vlan_ports, interfaces, vlan)
+            entries, unmapped = guard(
+                "fdb", partial(parse_fdb_bridge, instance, vlan_ports, interfaces, vlan)
+            ) or ([], 0)
             fdb += entries
             fdb_unmapped += unmapped
     elif not fdb:
-        fdb, fdb_unmapped = parse_fdb_bridge(rows, ports, interfaces)
+        fdb, fdb_unmapped = guard("fdb", lambda: parse_fdb_bridge(rows, ports, interfaces)) or ([], 0)
     fdb = _unique_fdb(fdb)
     if fdb_unmapped:
         notes.append(
@@ -538,40 +550,49 @@ def build_report(
 
     uplinks = {e.local_port for e in lldp if INFRASTRUCTURE_CAPABILITIES & set(e.capabilities)}
     switch_ports = [
-        SwitchPort(
-            if_index=i.if_index,
-            name=i.name,
-            alias=i.alias,
-            admin_up=i.admin_up,
-            oper_up=i.oper_up,
-            speed_mbps=i.speed_mbps,
-            vlan=vlans_by_if.get(i.if_index),
-            poe=poe.get(i.if_index),
-            is_uplink=canonical_ifname(i.name) in uplinks,
-        )
+        port
         for i in sorted(interfaces.values(), key=lambda i: i.if_index)
         if is_switch_port(i, ports.values())
+        and (
+            port := guard(
+                f"interface {i.if_index}",
+                partial(
+                    SwitchPort,
+                    if_index=i.if_index,
+                    name=i.name,
+                    alias=i.alias,
+                    admin_up=i.admin_up,
+                    oper_up=i.oper_up,
+                    speed_mbps=i.speed_mbps,
+                    vlan=vlans_by_if.get(i.if_index),
+                    poe=poe.get(i.if_index),
+                    is_uplink=canonical_ifname(i.name) in uplinks,
+                ),
+            )
+        )
+        is not None
     ]
-    budget, consumption = poe_totals(rows)
+    budget, consumption = guard("poe", lambda: poe_totals(rows)) or (None, None)
     bridge_mac = mac_of(rows.get(oids.DOT1D_BASE_BRIDGE_ADDRESS))
-    identity = DeviceIdentity(
-        vendor=vendor_of(system.object_id, system.descr),
-        model=chassis.model,
-        serial=chassis.serial,
-        firmware=chassis.firmware or firmware_from_descr(system.descr),
-        hardware_id=chassis.hardware,
-        mac=bridge_mac,
-        hostname=system.name,
-        location=system.location,
+    identity = (
+        guard(
+            "identity",
+            lambda: DeviceIdentity(
+                vendor=vendor_of(system.object_id, system.descr),
+                model=chassis.model,
+                serial=chassis.serial,
+                firmware=chassis.firmware or firmware_from_descr(system.descr),
+                hardware_id=chassis.hardware,
+                mac=bridge_mac,
+                hostname=system.name,
+                location=system.location,
+            ),
+        )
+        or DeviceIdentity()
     )
-    return DeviceReport(
-        driver=driver,
-        ip=ip,
-        # A device that bridges (has bridge ports or a forwarding table) is a switch; for anything else
-        # that answers SNMP (an NVR, a UPS) the role is left to the drivers that know it.
-        role=Role.SWITCH if ports or fdb else None,
-        identity=identity,
-        switch=SwitchInfo(
+    switch = guard(
+        "switch",
+        lambda: SwitchInfo(
             sys_object_id=system.object_id,
             sys_descr=system.descr,
             ports=tuple(switch_ports),
@@ -580,10 +601,34 @@ def build_report(
             poe_consumption_w=consumption,
             uptime_s=system.uptime_s,
         ),
+    ) or SwitchInfo(ports=tuple(switch_ports))
+    return DeviceReport(
+        driver=driver,
+        ip=ip,
+        # A device that bridges (has bridge ports or a forwarding table) is a switch; for anything else
+        # that answers SNMP (an NVR, a UPS) the role is left to the drivers that know it.
+        role=Role.SWITCH if ports or fdb else None,
+        identity=identity,
+        switch=switch,
         fdb=fdb,
         lldp=lldp,
         notes=notes,
     )
+
+
+class _Guard:
+    """Runs one section parser; a value that no record can hold becomes a parse note."""
+
+    def __init__(self, notes: list[ReportNote]) -> None:
+        self.notes = notes
+
+    def __call__(self, operation: str, build: Callable[[], T]) -> T | None:
+        try:
+            return build()
+        except (ValidationError, ValueError, KeyError, IndexError, TypeError, ArithmeticError) as exc:
+            message = (str(exc).splitlines() or [type(exc).__name__])[0][:300]
+            self.notes.append(ReportNote(kind=ProblemKind.PARSE, operation=operation, message=message))
+            return None
 
 
 def _unique_fdb(entries: Iterable[FdbEntry]) -> list[FdbEntry]:

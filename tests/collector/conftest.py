@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import hashlib
 import json
 import os
 import re
@@ -137,7 +138,7 @@ class Api:
         raw = snapshot if isinstance(snapshot, bytes) else snapshot.canonical_json().encode()
         sent = {"Authorization": f"Bearer {token}", "Content-Type": "application/json", **(headers or {})}
         if key == "auto" and isinstance(snapshot, Snapshot):
-            key = snapshot.content_hash()
+            key = hashlib.sha256(raw).hexdigest()  # one key per body, as the agent does
         if key:
             sent["Idempotency-Key"] = key
         if compress:

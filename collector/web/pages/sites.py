@@ -7,7 +7,7 @@ from typing import Any
 from aiohttp import web
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from collector.api.common import int_param
+from collector.api.common import int_param, text_param
 from collector.api.sites import snapshot_download
 from collector.auth import Action, permits, scope_clause
 from collector.db import queries
@@ -30,7 +30,7 @@ MAX_NOTE_CHARS = 4000
 
 async def sites_page(request: web.Request) -> web.Response:
     c = ctx(request)
-    term = request.query.get("q", "").strip()[:200]
+    term = text_param(request.query.get("q", "")[:200], "q")
     page = int_param(request.query.get("page"), "page", default=1)
     rows = []
     async with request.app[sessions_key]() as db:
