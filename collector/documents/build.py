@@ -12,6 +12,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from collector.diff import Change, ChangeKind, FieldChange, SiteDiff
@@ -200,6 +201,19 @@ def _field(f: FieldChange) -> FieldChangeEntry:
 # ---------------------------------------------------------------- devices
 
 
+def _identity(d: Device) -> dict[str, Any]:
+    """The fields every entry shares (``Identified``)."""
+    return {
+        "id": d.id,
+        "name": device_name(d),
+        "vendor": d.identity.vendor,
+        "model": d.identity.model,
+        "serial": d.identity.serial,
+        "firmware": d.identity.firmware,
+        "ip": d.network.ip,
+    }
+
+
 def _device(
     d: Device,
     by_id: dict[str, Device],
@@ -217,14 +231,8 @@ def _device(
         shared = bool(port and port.unmanaged)
     highlight, summary = highlights.get(d.id, (None, None))
     return DeviceEntry(
-        id=d.id,
+        **_identity(d),
         role=d.role.value,
-        name=device_name(d),
-        vendor=d.identity.vendor,
-        model=d.identity.model,
-        serial=d.identity.serial,
-        firmware=d.identity.firmware,
-        ip=d.network.ip,
         mac=d.identity.mac,
         hostname=d.identity.hostname,
         switch_id=a.switch_id if a else None,
@@ -290,13 +298,7 @@ def _recorder(
             )
         )
     return RecorderEntry(
-        id=d.id,
-        name=device_name(d),
-        vendor=d.identity.vendor,
-        model=d.identity.model,
-        serial=d.identity.serial,
-        firmware=d.identity.firmware,
-        ip=d.network.ip,
+        **_identity(d),
         channel_count=info.channel_count if info else None,
         channels=tuple(channels),
         highlight=highlights.get(d.id, (None, None))[0],
@@ -370,13 +372,7 @@ def _switch(
         )
     draws = [p.poe_w for p in ports if p.poe_w is not None]
     return SwitchEntry(
-        id=sw.id,
-        name=device_name(sw),
-        vendor=sw.identity.vendor,
-        model=sw.identity.model,
-        serial=sw.identity.serial,
-        firmware=sw.identity.firmware,
-        ip=sw.network.ip,
+        **_identity(sw),
         location=sw.identity.location,
         poe_budget_w=info.poe_budget_w if info else None,
         poe_used_w=round(sum(draws), 1) if draws else None,

@@ -64,17 +64,22 @@ class ChannelRef(DocModel):
     channel: int
 
 
-class DeviceEntry(DocModel):
-    """One row of the device schedule."""
+class Identified(DocModel):
+    """What every device entry (schedule row, switch, recorder) starts with."""
 
     id: str
-    role: str
     name: str
     vendor: str | None = None
     model: str | None = None
     serial: str | None = None
     firmware: str | None = None
     ip: str | None = None
+
+
+class DeviceEntry(Identified):
+    """One row of the device schedule."""
+
+    role: str
     mac: str | None = None
     hostname: str | None = None
     switch_id: str | None = None
@@ -130,14 +135,7 @@ class PortEntry(DocModel):
         return not self.uplink and len(self.device_ids) + len(self.unknown_macs) > 1
 
 
-class SwitchEntry(DocModel):
-    id: str
-    name: str
-    vendor: str | None = None
-    model: str | None = None
-    serial: str | None = None
-    firmware: str | None = None
-    ip: str | None = None
+class SwitchEntry(Identified):
     location: str | None = None
     poe_budget_w: float | None = None
     poe_used_w: float | None = Field(default=None, description="Sum of the ports' PoE draw at scan time")
@@ -196,14 +194,7 @@ class ChannelEntry(DocModel):
     streams: tuple[StreamEntry, ...] = Field(default=(), description="The recorded camera's streams")
 
 
-class RecorderEntry(DocModel):
-    id: str
-    name: str
-    vendor: str | None = None
-    model: str | None = None
-    serial: str | None = None
-    firmware: str | None = None
-    ip: str | None = None
+class RecorderEntry(Identified):
     channel_count: int | None = None
     channels: tuple[ChannelEntry, ...] = ()
     highlight: Highlight | None = None
