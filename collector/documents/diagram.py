@@ -68,11 +68,18 @@ def _e(text: object) -> str:
 # ---------------------------------------------------------------- DOT source (pure)
 
 
-ROW_HEIGHT = 30  # points: a port row is as tall as a device box, so the wires run straight across
+# Points. A port row is exactly one device box plus the gap between boxes, so the wires run straight.
+ROW_PITCH = 36
+NODE_GAP = 4
+BOX_INNER = ROW_PITCH - NODE_GAP - 2 * 2 - 2  # minus the gap, the cell padding and the border
 
 
 def wiring_dot(
-    record: AsBuiltRecord, *, switch_id: str | None = None, ports: tuple[int, int] | None = None
+    record: AsBuiltRecord,
+    *,
+    switch_id: str | None = None,
+    ports: tuple[int, int] | None = None,
+    legend: bool = True,
 ) -> graphviz.Digraph:
     """The whole site, or one switch (optionally only its used ports ``ports[0]:ports[1]``).
 
@@ -84,7 +91,7 @@ def wiring_dot(
         "graph",
         rankdir="LR",
         fontname=FONT,
-        nodesep="0.08",
+        nodesep=f"{NODE_GAP / 72:.3f}",
         ranksep="0.5",
         newrank="true",
         ordering="out",  # devices in port order: the wires do not cross
@@ -92,7 +99,7 @@ def wiring_dot(
         pad="0.2",
         tooltip=f"Wiring diagram: {record.title}",
     )
-    dot.attr("node", shape="plaintext", fontname=FONT, fontsize="10", margin="0")
+    dot.attr("node", shape="plaintext", fontname=FONT, fontsize="10", margin="0", height="0.1")
     dot.attr("edge", arrowhead="none", color="#5f6b76", penwidth="1.1")
     switches = [s for s in record.switches if switch_id is None or s.id == switch_id]
     if switch_id is not None and not switches:
@@ -110,7 +117,7 @@ def wiring_dot(
         _uplinks(dot, record)
         _recorders_without_switch(dot, record)
         _missing_cluster(dot, record.changes.of_kind("missing") if record.changes else ())
-    if record.changes is not None and not record.changes.empty:
+    if legend and record.changes is not None and not record.changes.empty:
         _legend(dot)
     return dot
 
@@ -188,7 +195,7 @@ def _switch_table(
     ]
     for p_index, port in shown:
         rows.append(
-            f'<TR><TD ALIGN="LEFT" BGCOLOR="#f2f4f6" HEIGHT="{ROW_HEIGHT}">'
+            f'<TR><TD ALIGN="LEFT" BGCOLOR="#f2f4f6" HEIGHT="{ROW_PITCH}">'
             f"<B>{_e(_short_port(port.name))}</B></TD>"
             f'<TD ALIGN="LEFT">{_e(_port_text(port))}</TD>'
             f'<TD PORT="p{p_index}" ALIGN="LEFT">{_e(_port_far(port))}</TD></TR>'
@@ -256,7 +263,7 @@ def _box(lines: Iterable[str], colours: tuple[str, str], mark: str) -> str:
     return (
         f'<TABLE BORDER="1" CELLBORDER="0" CELLSPACING="0" CELLPADDING="2" COLOR="{border}" BGCOLOR="{fill}">'
         f'<TR><TD VALIGN="MIDDLE" WIDTH="24"><FONT POINT-SIZE="7" COLOR="{border}"><B>{mark}</B></FONT></TD>'
-        f'<TD ALIGN="LEFT" BALIGN="LEFT" HEIGHT="{ROW_HEIGHT - 6}">{body}</TD>'
+        f'<TD ALIGN="LEFT" BALIGN="LEFT" HEIGHT="{BOX_INNER}">{body}</TD>'
         f'<TD WIDTH="4"> </TD></TR></TABLE>'
     )
 
@@ -384,10 +391,16 @@ def render_svg(source: str, *, timeout_s: float = DOT_TIMEOUT_S) -> bytes:
 
 
 def wiring_svg(
-    record: AsBuiltRecord, *, switch_id: str | None = None, timeout_s: float = DOT_TIMEOUT_S
+    record: AsBuiltRecord,
+    *,
+    switch_id: str | None = None,
+    ports: tuple[int, int] | None = None,
+    legend: bool = True,
+    timeout_s: float = DOT_TIMEOUT_S,
 ) -> bytes:
-    """The wiring diagram of the whole site (or of one switch) as SVG."""
-    return render_svg(wiring_dot(record, switch_id=switch_id).source, timeout_s=timeout_s)
+    """The wiring diagram of the whole site (or of one switch, or some of its used ports) as SVG."""
+    source = wiring_dot(record, switch_id=switch_id, ports=ports, legend=legend).source
+    return render_svg(source, timeout_s=timeout_s)
 
 
 async def wiring_svg_async(

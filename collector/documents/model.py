@@ -178,9 +178,9 @@ class StreamEntry(DocModel):
     @property
     def text(self) -> str:
         size = f"{self.width}×{self.height}" if self.width and self.height else None
-        fps = f"{self.frame_rate:g} fps" if self.frame_rate else None
-        rate = f"{self.bitrate_kbps} kbit/s" if self.bitrate_kbps else None
-        return " ".join(p for p in (self.encoding, size, fps, rate) if p) or "—"
+        fps = f"{self.frame_rate:g}\u00a0fps" if self.frame_rate else None
+        rate = f"{self.bitrate_kbps}\u00a0kbit/s" if self.bitrate_kbps else None
+        return " · ".join(p for p in (self.encoding, size, fps, rate) if p) or "—"
 
 
 class ChannelEntry(DocModel):
@@ -353,3 +353,17 @@ class AsBuiltRecord(DocModel):
 
     def device(self, device_id: str) -> DeviceEntry | None:
         return next((d for d in self.devices if d.id == device_id), None)
+
+
+# ---------------------------------------------------------------- the sealed annex (never in the record)
+
+
+class SealedCredential(DocModel):
+    """One device login for the credentials annex. Passed to the PDF renderer only, by a caller that
+    checked the reader may see it; never part of ``AsBuiltRecord`` or any export."""
+
+    device_id: str
+    device_name: str
+    username: str | None = None
+    secret: str = Field(repr=False)
+    note: str | None = None
