@@ -12,6 +12,7 @@ lose any user:password@ part.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
@@ -22,6 +23,7 @@ from typing import IO, Any
 
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 from collector.documents.build import without_userinfo
@@ -38,6 +40,7 @@ from drivers.schema import Device, Snapshot
 EXPORT_FORMAT = "asbuilt.export/1"
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 INT, FLOAT, DATE = "0", "0.0", "yyyy-mm-dd hh:mm"
+HEADER_FONT = Font(bold=True)
 
 Cell = str | int | float | bool | datetime | None
 
@@ -195,7 +198,7 @@ def _sheet(wb: Workbook, title: str, columns: Sequence[Column], items: Iterable[
             for (cell,) in ws.iter_rows(min_row=2, min_col=index, max_col=index):
                 cell.number_format = column.number_format
     for cell in ws[1]:
-        cell.font = cell.font.copy(bold=True)
+        cell.font = HEADER_FONT
     ws.freeze_panes = "A2"
     ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{rows}"
 
@@ -298,3 +301,7 @@ def export_json(record: AsBuiltRecord, snapshot: Snapshot | None = None) -> byte
     if snapshot is not None:
         data["snapshot"] = redacted_snapshot(snapshot).model_dump(mode="json")
     return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
+
+
+async def record_xlsx_async(record: AsBuiltRecord) -> bytes:
+    return await asyncio.to_thread(record_xlsx, record)
