@@ -67,17 +67,21 @@ def _scan(lab: LabProcess, site: str) -> Snapshot:
     return result.snapshot
 
 
-def record(site: str) -> None:
+def scan_site(site: str) -> tuple[Snapshot, Snapshot]:
+    """Scan the simulated site as installed, change it, scan it again: (baseline, current)."""
     with LabProcess(site, mode="loopback", lab_id=LAB_ID, base=LAB_BASE) as lab:
-        for when in ("baseline", "current"):
-            if when == "current":
-                for kind, args in CHANGES[site]:
-                    lab.change(kind, **args)
-            snapshot = _scan(lab, site)
-            data = gzip.compress(snapshot.canonical_json().encode(), compresslevel=9, mtime=0)
-            fixture_path(site, when).write_bytes(data)
-            print(f"{site} {when}: {len(snapshot.devices)} devices, {len(snapshot.problems)} problems, "
-                  f"{len(data) / 1024:.0f} KiB gzipped")  # fmt: skip
+        baseline = _scan(lab, site)
+        for kind, args in CHANGES[site]:
+            lab.change(kind, **args)
+        return baseline, _scan(lab, site)
+
+
+def record(site: str) -> None:
+    for when, snapshot in zip(("baseline", "current"), scan_site(site), strict=True):
+        data = gzip.compress(snapshot.canonical_json().encode(), compresslevel=9, mtime=0)
+        fixture_path(site, when).write_bytes(data)
+        print(f"{site} {when}: {len(snapshot.devices)} devices, {len(snapshot.problems)} problems, "
+              f"{len(data) / 1024:.0f} KiB gzipped")  # fmt: skip
 
 
 def main() -> None:
