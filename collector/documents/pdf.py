@@ -15,6 +15,7 @@ import asyncio
 import base64
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ import jinja2
 
 from collector.documents.branding import Branding
 from collector.documents.diagram import COLOURS, DOT_TIMEOUT_S, topology_svg, wiring_svg
-from collector.documents.model import AsBuiltRecord, SealedCredential
+from collector.documents.model import AsBuiltRecord, ChannelEntry, RecorderEntry, SealedCredential
 
 TEMPLATES = Path(__file__).with_name("templates")
 PORTS_PER_DIAGRAM_PAGE = 20  # at most, per switch diagram page: keeps the text at about 8 pt
@@ -37,6 +38,34 @@ def _when(value: datetime | None) -> str:
     return "—" if value is None else value.strftime("%Y-%m-%d %H:%M UTC")
 
 
+@dataclass(frozen=True)
+class UnusedChannels:
+    """A run of recorder channels with no camera, printed as one row."""
+
+    first: int
+    last: int
+    retention_days: int | None
+
+
+def channel_rows(recorder: RecorderEntry) -> list[ChannelEntry | UnusedChannels]:
+    """The channels, with each run of unused ones (same retention) folded into one row."""
+    rows: list[ChannelEntry | UnusedChannels] = []
+    for ch in recorder.channels:
+        if ch.camera_id or ch.source_address:
+            rows.append(ch)
+            continue
+        last = rows[-1] if rows else None
+        if (
+            isinstance(last, UnusedChannels)
+            and last.last == ch.channel - 1
+            and last.retention_days == ch.retention_days
+        ):
+            rows[-1] = UnusedChannels(last.first, ch.channel, ch.retention_days)
+        else:
+            rows.append(UnusedChannels(ch.channel, ch.channel, ch.retention_days))
+    return rows
+
+
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
@@ -46,6 +75,7 @@ def _environment() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters["when"] = _when
+    env.globals["channel_rows"] = channel_rows
     env.filters["dash"] = lambda v: "—" if v is None or v == "" else v
     env.filters["watts"] = lambda v: "—" if not v else f"{v:g} W"
     return env

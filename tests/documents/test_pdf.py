@@ -15,8 +15,15 @@ from pydantic import ValidationError
 from pypdf import PdfReader
 
 from collector.documents import Branding, SealedCredential, handover_html, handover_pdf, handover_pdf_async
-from collector.documents.model import AsBuiltRecord, FloorPlan, QuoteLine, QuoteReconciliation, ServiceVisit
-from collector.documents.pdf import DocumentFetchRefused, _fetch_embedded_only
+from collector.documents.model import (
+    AsBuiltRecord,
+    ChannelEntry,
+    FloorPlan,
+    QuoteLine,
+    QuoteReconciliation,
+    ServiceVisit,
+)
+from collector.documents.pdf import DocumentFetchRefused, UnusedChannels, _fetch_embedded_only, channel_rows
 from tests.documents.conftest import APPROVED_AT, CUSTOMER_JA, SITE_JA, Site
 
 LOGO = (
@@ -114,20 +121,6 @@ def test_sections_say_none_recorded_and_the_change_list_is_there(small: Site, sm
     assert "SEALED" not in text
 
 
-def test_the_credentials_annex_appears_only_when_given(small: Site, small_pdf: bytes) -> None:
-    planted = "Planted-Annex-Secret-9137"
-    camera = small.record.devices[-1]
-    sealed = [
-        SealedCredential(device_id=camera.id, device_name=camera.name, username="admin", secret=planted)
-    ]
-    pdf = handover_pdf(bare(small.record), credentials=sealed)
-    texts = pages(pdf)
-    annex = [t for t in texts if "SEALED — credentials annex" in t]
-    assert annex and planted in annex[-1] and camera.name in annex[-1]
-    assert planted not in " ".join(pages(small_pdf))
-    assert planted not in repr(sealed[0])
-
-
 def test_record_slots_render_when_filled(small: Site) -> None:
     camera = small.record.devices[-1]
     record = small.record.model_copy(
@@ -154,16 +147,28 @@ def test_branding_is_checked_before_it_reaches_css() -> None:
         Branding(logo_data_uri="file:///etc/passwd")
 
 
-async def test_documents_fetch_nothing_but_embedded_data(small: Site) -> None:
+async def test_sealed_annex_only_when_given_and_no_fetching(small: Site, small_pdf: bytes) -> None:
+    """One short pack (no devices) carries both checks: a PDF costs seconds even when short."""
     with pytest.raises(DocumentFetchRefused):
         _fetch_embedded_only("file:///etc/passwd")
     with pytest.raises(DocumentFetchRefused):
         _fetch_embedded_only("http://127.0.0.1:9/x.png")
+    planted = "Planted-Annex-Secret-9137"
+    camera = small.record.devices[-1]
+    sealed = [
+        SealedCredential(device_id=camera.id, device_name=camera.name, username="admin", secret=planted)
+    ]
     hostile = bare(small.record).model_copy(
         update={"floor_plans": (FloorPlan(title="Plan", image_url="file:///etc/hostname"),)}
     )
-    pdf = await handover_pdf_async(hostile)  # in a worker thread; the image is refused, the pack made
-    assert pdf.startswith(b"%PDF-") and "Plan" in " ".join(pages(pdf))
+    # In a worker thread; the plan's image is refused and the pack is still made.
+    pdf = await handover_pdf_async(hostile, credentials=sealed)
+    texts = pages(pdf)
+    assert "Plan" in " ".join(texts)
+    annex = [t for t in texts if "SEALED — credentials annex" in t]
+    assert annex and planted in annex[-1] and camera.name in annex[-1]
+    assert planted not in " ".join(pages(small_pdf)) and "SEALED" not in " ".join(pages(small_pdf))
+    assert planted not in repr(sealed[0])
 
 
 @pytest.mark.slow
@@ -178,3 +183,12 @@ def test_large_pack_every_serial_in_the_schedule(large: Site, large_pdf: bytes) 
 def test_the_serial_check_can_fail(large: Site, small_pdf: bytes) -> None:
     """The schedule check is not vacuous: the small pack lacks the large site's serials."""
     assert len(check_schedule(large, small_pdf)) == len(large.current.devices)
+
+
+def test_unused_recorder_channels_fold_into_one_row(large: Site) -> None:
+    nvr = next(r for r in large.record.recorders if r.name == "nvr-01")
+    rows = channel_rows(nvr)
+    used = [r for r in rows if isinstance(r, ChannelEntry)]
+    folded = [r for r in rows if isinstance(r, UnusedChannels)]
+    assert len(used) == nvr.used_channels and len(used) + sum(f.last - f.first + 1 for f in folded) == 64
+    assert [(f.first, f.last) for f in folded] == [(nvr.used_channels + 1, 64)]
