@@ -10,7 +10,13 @@ blocking (Graphviz, WeasyPrint, openpyxl): the ``*_async`` functions run it in a
 
 from collector.documents.branding import Branding
 from collector.documents.build import build_record
-from collector.documents.diagram import DiagramError, topology_svg, wiring_svg, wiring_svg_async
+from collector.documents.diagram import (
+    DiagramError,
+    topology_svg,
+    topology_svg_async,
+    wiring_svg,
+    wiring_svg_async,
+)
 from collector.documents.exports import devices_csv, export_json, record_xlsx, record_xlsx_async
 from collector.documents.model import (
     AsBuiltRecord,
@@ -38,6 +44,7 @@ __all__ = [
     "record_xlsx",
     "record_xlsx_async",
     "topology_svg",
+    "topology_svg_async",
     "wiring_svg",
     "wiring_svg_async",
 ]

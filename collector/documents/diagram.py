@@ -371,6 +371,10 @@ def topology_svg(record: AsBuiltRecord, *, timeout_s: float = DOT_TIMEOUT_S) -> 
     return render_svg(topology_dot(record).source, timeout_s=timeout_s)
 
 
+async def topology_svg_async(record: AsBuiltRecord, *, timeout_s: float = DOT_TIMEOUT_S) -> bytes:
+    return await asyncio.to_thread(topology_svg, record, timeout_s=timeout_s)
+
+
 # ---------------------------------------------------------------- rendering (blocking: use the async form)
 
 

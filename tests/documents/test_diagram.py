@@ -6,7 +6,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from collector.documents import DiagramError, topology_svg, wiring_svg, wiring_svg_async
+from collector.documents import DiagramError, topology_svg, topology_svg_async, wiring_svg, wiring_svg_async
 from collector.documents.diagram import COLOURS, render_svg, svg_id, wiring_dot
 from collector.documents.model import Highlight
 from tests.documents.conftest import Site, make_record
@@ -97,6 +97,8 @@ def test_dot_failures_are_clear_errors(monkeypatch: pytest.MonkeyPatch) -> None:
         render_svg("digraph { a -> b }")
 
 
-async def test_async_form_runs_dot_off_the_event_loop(small: Site) -> None:
+async def test_async_forms_run_dot_off_the_event_loop(small: Site) -> None:
     svg = await wiring_svg_async(small.record)
     assert svg_id(small.record.devices[-1].id) in nodes(svg)
+    overview = await topology_svg_async(small.record)
+    assert f"topology-{svg_id(small.record.switches[0].id)}" in nodes(overview)
