@@ -6,6 +6,7 @@ need=()
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v snmpbulkwalk >/dev/null 2>&1 || need+=(snmp)
 command -v ping >/dev/null 2>&1 || need+=(iputils-ping)
+command -v pdftoppm >/dev/null 2>&1 || need+=(poppler-utils)  # floor-plan PDFs: first page to PNG
 command -v chromium >/dev/null 2>&1 || need+=(chromium)  # browser tests of the web UI (driven by Playwright)
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 if [ "$(id -u)" -ne 0 ]; then
