@@ -8,14 +8,14 @@ refused leaves nothing behind: every temp file is removed on every path out.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from urllib.parse import quote
 
 from collector.attachments import images, pdf
-from collector.attachments.antivirus import AntivirusHook
+from collector.attachments.antivirus import SCAN_TIMEOUT_S, AntivirusHook
 from collector.attachments.errors import UploadRefused
 from collector.attachments.intake import StagedFile, receive, reserve, staged
 from collector.attachments.names import sanitise_filename
@@ -48,6 +48,19 @@ class UploadPolicy:
     antivirus: AntivirusHook = field(default_factory=AntivirusHook)
     thumbnail_px: int = images.THUMBNAIL_PX
     pdf_timeout_s: float = pdf.RENDER_TIMEOUT_S
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> UploadPolicy:
+        """ASBUILT_ATTACHMENT_MAX_BYTES, ASBUILT_ANTIVIRUS_COMMAND (e.g. 'clamdscan --fdpass -'),
+        ASBUILT_ANTIVIRUS_TIMEOUT_S; unset ones keep their defaults."""
+        max_bytes = int(environ.get("ASBUILT_ATTACHMENT_MAX_BYTES") or DEFAULT_MAX_BYTES)
+        timeout = float(environ.get("ASBUILT_ANTIVIRUS_TIMEOUT_S") or SCAN_TIMEOUT_S)
+        if max_bytes < 1:
+            raise ValueError("ASBUILT_ATTACHMENT_MAX_BYTES must be a positive number of bytes")
+        return cls(
+            max_bytes=max_bytes,
+            antivirus=AntivirusHook.from_setting(environ.get("ASBUILT_ANTIVIRUS_COMMAND"), timeout),
+        )
 
 
 @dataclass(frozen=True)

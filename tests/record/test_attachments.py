@@ -270,3 +270,11 @@ def _xlsx() -> bytes:
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def test_policy_from_the_environment():
+    policy = UploadPolicy.from_env(
+        {"ASBUILT_ATTACHMENT_MAX_BYTES": "1048576", "ASBUILT_ANTIVIRUS_COMMAND": "clamdscan --fdpass -"}
+    )
+    assert policy.max_bytes == MiB and policy.antivirus.command == ("clamdscan", "--fdpass", "-")
+    assert not UploadPolicy.from_env({}).antivirus.configured
