@@ -26,7 +26,8 @@ def jpeg_with_gps(size: tuple[int, int] = (64, 48), *, orientation: int | None =
     if orientation is not None:
         exif[ORIENTATION] = orientation
     out = io.BytesIO()
-    image.save(out, format="JPEG", exif=exif, quality=95)
+    xmp = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><exif:GPSLatitude>52,31.2N</exif:GPSLatitude></x:xmpmeta>'
+    image.save(out, format="JPEG", exif=exif, quality=95, xmp=xmp, comment=b"taken at Depot Nord gate")
     return out.getvalue()
 
 

@@ -96,7 +96,9 @@ async def test_photo_is_stored_without_gps_or_any_exif(store: FilesystemStore):
         exif = image.getexif()
         assert not exif.get_ifd(GPS_IFD) and MAKE not in exif and len(exif) == 0
         assert "exif" not in image.info and image.format == "JPEG"
-    assert store.path_of(got.sha256).read_bytes().find(b"Exif") == -1
+    assert original.find(b"GPSLatitude") > 0 and original.find(b"Depot Nord") > 0
+    stored = store.path_of(got.sha256).read_bytes()
+    assert all(stored.find(mark) == -1 for mark in (b"Exif", b"GPSLatitude", b"xmpmeta", b"Depot Nord"))
 
 
 async def test_orientation_is_applied_to_the_pixels(store: FilesystemStore):
