@@ -96,7 +96,7 @@ def sniff(head: bytes, path: Path) -> FileType:
         raise refused(
             "HEIC/HEIF photos are not accepted yet: set the phone camera to 'Most compatible' (JPEG)"
         )
-    if b"%PDF-" in head[:1024]:  # the spec allows junk before the header; readers accept it
+    if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"%PDF-"):  # no other bytes first: no polyglots
         return PDF
     if head.startswith(b"PK\x03\x04"):
         return _office(path)
@@ -118,6 +118,8 @@ def _office(path: Path) -> FileType:
             names = {i.filename for i in infos}
     except zipfile.BadZipFile as exc:
         raise UploadRefused(422, "unreadable", "this looks like a zip file but cannot be read") from exc
+    if any(n.lower().endswith("vbaproject.bin") for n in names):
+        raise refused("documents with macros are not accepted: save it as a plain .xlsx or .docx")
     if "[Content_Types].xml" in names:
         if any(n.startswith("xl/") for n in names):
             return XLSX

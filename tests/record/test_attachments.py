@@ -178,6 +178,19 @@ async def test_over_the_limit_is_refused_mid_stream_and_leaves_nothing(store: Fi
         (b"MZ\x90\x00" + b"\x00" * 60, "setup.jpg", "image/jpeg", "a Windows program"),
         (b"#!/bin/sh\nrm -rf /\n", "fix.sh", None, "a script"),
         (zip_of({"a.txt": b"x"}), "photos.zip", None, "only XLSX and DOCX"),
+        (
+            zip_of(
+                {
+                    "[Content_Types].xml": b"<Types/>",
+                    "word/document.xml": b"<w/>",
+                    "word/vbaProject.bin": b"\0",
+                }
+            ),
+            "invoice.docx",
+            None,
+            "documents with macros",
+        ),
+        (b"<html><script>alert(1)</script>%PDF-1.7\n", "plan.pdf", "application/pdf", "HTML, SVG"),
         (b"\x00\x00\x00\x18ftypheic" + b"\x00" * 40, "IMG_1.HEIC", "image/heic", "HEIC"),
         (jpeg_with_gps(), "photo.jpg", "application/pdf", "sent as application/pdf"),
         (b"part;qty\nDS-2CD;2\n", "quote.exe", None, "files named .exe are not accepted"),
