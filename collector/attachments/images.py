@@ -13,13 +13,24 @@ from pathlib import Path
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from collector.attachments.errors import UploadRefused
-from collector.attachments.sniff import JPEG, PNG, WEBP, FileType
+from collector.attachments.sniff import HEIC, HEIF_SUPPORTED, JPEG, PNG, WEBP, FileType
+
+if HEIF_SUPPORTED:
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
 
 MAX_PIXELS = 60_000_000  # a 48 MP phone photo fits; a decompression bomb does not
 JPEG_QUALITY = 90
 THUMBNAIL_PX = 320
 THUMBNAIL_QUALITY = 80
-_FORMATS = {JPEG.media_type: "JPEG", PNG.media_type: "PNG", WEBP.media_type: "WEBP"}
+_FORMATS = {JPEG.media_type: "JPEG", PNG.media_type: "PNG", WEBP.media_type: "WEBP", HEIC.media_type: "JPEG"}
+_STORED_AS = {HEIC.media_type: JPEG}  # browsers other than Safari cannot show HEIC
+
+
+def stored_type(file_type: FileType) -> FileType:
+    """What a cleaned image is stored as: its own type, except HEIC, which becomes JPEG."""
+    return _STORED_AS.get(file_type.media_type, file_type)
 
 
 @dataclass(frozen=True)
@@ -44,7 +55,7 @@ def open_checked(src: Path) -> Image.Image:
 
 
 def clean_image(src: Path, dst: Path, file_type: FileType) -> ImageFacts:
-    """Write ``src``'s pixels to ``dst`` in its own format, upright, without metadata."""
+    """Write ``src``'s pixels to ``dst`` as ``stored_type``, upright, without metadata."""
     fmt = _FORMATS[file_type.media_type]
     with open_checked(src) as original:
         try:

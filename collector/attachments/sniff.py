@@ -1,15 +1,16 @@
 """What a file is, from its own bytes: the declared name and content type are checked, never trusted.
 
-Accepted: JPEG, PNG, WebP, PDF, XLSX, DOCX, CSV and plain text. Refused with a reason: HTML and SVG
-(a browser runs their script), XML, executables and scripts, other archives, HEIC (Pillow cannot read
-it without a plugin; phones export JPEG when asked), anything unrecognised. A declared extension or
-content type that names another accepted type is a mismatch, and refused too: a PNG called plan.pdf
-is someone's mistake or someone's trick, and either way not what the page will say it is.
+Accepted: JPEG, PNG, WebP, HEIC (an iPhone's photos, through pillow-heif; stored as JPEG), PDF, XLSX,
+DOCX, CSV and plain text. Refused with a reason: HTML and SVG (a browser runs their script), XML,
+executables and scripts, other archives, macro-enabled documents, anything unrecognised. A declared
+extension or content type that names another accepted type is a mismatch, and refused too: a PNG
+called plan.pdf is someone's mistake or someone's trick, and either way not what the page will say.
 """
 
 from __future__ import annotations
 
 import codecs
+import importlib.util
 import re
 import zipfile
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ MAX_ZIP_MEMBERS = 10_000
 class FileType:
     media_type: str
     label: str  # what a person calls it
+    suffix: str  # the usual extension, for a name the stored file is given
     extensions: frozenset[str]
     declared_ok: frozenset[str]  # content types browsers send for it (besides the exact one)
     family: str  # image | pdf | office | text
@@ -34,12 +36,17 @@ class FileType:
 
 
 def _t(media: str, label: str, exts: str, family: str, declared: str = "") -> FileType:
-    return FileType(media, label, frozenset(exts.split()), frozenset(declared.split()), family)
+    return FileType(
+        media, label, exts.split()[0], frozenset(exts.split()), frozenset(declared.split()), family
+    )
 
 
 JPEG = _t("image/jpeg", "JPEG image", ".jpg .jpeg .jpe .jfif", "image", "image/pjpeg image/jpg")
 PNG = _t("image/png", "PNG image", ".png", "image", "image/x-png")
 WEBP = _t("image/webp", "WebP image", ".webp", "image")
+HEIC = _t(
+    "image/heic", "HEIC photo", ".heic .heif", "image", "image/heif image/heic-sequence image/heif-sequence"
+)
 PDF = _t("application/pdf", "PDF document", ".pdf", "pdf", "application/x-pdf")
 XLSX = _t(
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -63,7 +70,7 @@ CSV = _t(
     "text/plain text/x-csv application/csv application/vnd.ms-excel",
 )
 TEXT = _t("text/plain", "text file", ".txt .text .log .md", "text", "text/markdown text/x-log text/csv")
-ACCEPTED = (JPEG, PNG, WEBP, PDF, XLSX, DOCX, CSV, TEXT)
+ACCEPTED = (JPEG, PNG, WEBP, HEIC, PDF, XLSX, DOCX, CSV, TEXT)
 _ALWAYS_OK_DECLARED = frozenset({"", "application/octet-stream", "binary/octet-stream"})
 
 _MARKUP = re.compile(rb"<\s*(!doctype\s+html|html|head|body|script|svg|iframe|\?xml)\b", re.IGNORECASE)
@@ -77,7 +84,8 @@ _EXECUTABLES: tuple[tuple[bytes, str], ...] = (
     (b"\xca\xfe\xba\xbe", "a macOS program or Java class"),
     (b"#!", "a script"),
 )
-_HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"hevx", b"mif1", b"msf1", b"avif")
+_HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"hevx", b"mif1", b"msf1")
+HEIF_SUPPORTED = importlib.util.find_spec("pillow_heif") is not None
 
 
 def refused(message: str) -> UploadRefused:
@@ -93,9 +101,9 @@ def sniff(head: bytes, path: Path) -> FileType:
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return WEBP
     if head[4:8] == b"ftyp" and head[8:12] in _HEIF_BRANDS:
-        raise refused(
-            "HEIC/HEIF photos are not accepted yet: set the phone camera to 'Most compatible' (JPEG)"
-        )
+        if HEIF_SUPPORTED:
+            return HEIC
+        raise refused("HEIC photos need pillow-heif on the server: set the phone camera to 'Most compatible'")
     if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"%PDF-"):  # no other bytes first: no polyglots
         return PDF
     if head.startswith(b"PK\x03\x04"):

@@ -11,7 +11,7 @@ import asyncio
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from pathlib import Path
+from pathlib import Path, PurePath
 from urllib.parse import quote
 
 from collector.attachments import images, pdf
@@ -106,6 +106,10 @@ async def store_upload(
         main, facts, thumb, preview = raw, None, None, None
         if file_type.is_image:
             main, facts = await _cleaned(store, raw, file_type)
+            stored_as = images.stored_type(file_type)
+            if stored_as is not file_type:  # IMG_0001.HEIC is kept as IMG_0001.jpg
+                name = str(PurePath(name).with_suffix(stored_as.suffix)) if PurePath(name).suffix else name
+                file_type = stored_as
             made.append(main)
             thumb = await _thumbnail(store, main, policy.thumbnail_px)
         elif file_type is PDF and kind is AttachmentKind.FLOOR_PLAN:

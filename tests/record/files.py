@@ -31,6 +31,18 @@ def jpeg_with_gps(size: tuple[int, int] = (64, 48), *, orientation: int | None =
     return out.getvalue()
 
 
+def heic_with_gps(size: tuple[int, int] = (64, 48)) -> bytes:
+    """An iPhone photo: HEIC with a GPS position in its EXIF (written through pillow-heif)."""
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+    exif = Image.Exif()
+    exif[GPS_IFD] = {1: "N", 2: (52.0, 31.0, 12.5), 3: "E", 4: (13.0, 24.0, 6.2)}
+    out = io.BytesIO()
+    Image.new("RGB", size, (30, 160, 30)).save(out, format="HEIF", exif=exif.tobytes(), quality=80)
+    return out.getvalue()
+
+
 def png(size: tuple[int, int] = (40, 30), *, noisy: bool = False) -> bytes:
     image = Image.new("RGB", size, (10, 120, 10))
     if noisy:

@@ -32,6 +32,7 @@ from tests.record.files import (
     chunks_of,
     docx,
     files_under,
+    heic_with_gps,
     jpeg_with_gps,
     pdf_page,
     png,
@@ -99,6 +100,20 @@ async def test_photo_is_stored_without_gps_or_any_exif(store: FilesystemStore):
     assert original.find(b"GPSLatitude") > 0 and original.find(b"Depot Nord") > 0
     stored = store.path_of(got.sha256).read_bytes()
     assert all(stored.find(mark) == -1 for mark in (b"Exif", b"GPSLatitude", b"xmpmeta", b"Depot Nord"))
+
+
+async def test_an_iphone_heic_photo_is_stored_as_jpeg_without_its_location(store: FilesystemStore):
+    original = heic_with_gps()
+    assert original[4:12] == b"ftypheic"
+    got = await put(store, original, "IMG_4711.HEIC", AttachmentKind.PHOTO, declared="image/heic")
+    assert (got.media_type, got.original_name, got.width, got.height) == (
+        "image/jpeg",
+        "IMG_4711.jpg",
+        64,
+        48,
+    )
+    with stored_image(store, got.sha256) as image:
+        assert image.format == "JPEG" and len(image.getexif()) == 0
 
 
 async def test_orientation_is_applied_to_the_pixels(store: FilesystemStore):
@@ -191,7 +206,6 @@ async def test_over_the_limit_is_refused_mid_stream_and_leaves_nothing(store: Fi
             "documents with macros",
         ),
         (b"<html><script>alert(1)</script>%PDF-1.7\n", "plan.pdf", "application/pdf", "HTML, SVG"),
-        (b"\x00\x00\x00\x18ftypheic" + b"\x00" * 40, "IMG_1.HEIC", "image/heic", "HEIC"),
         (jpeg_with_gps(), "photo.jpg", "application/pdf", "sent as application/pdf"),
         (b"part;qty\nDS-2CD;2\n", "quote.exe", None, "files named .exe are not accepted"),
         (b"caf\xe9;2\n", "quote.csv", "text/csv", "must be UTF-8"),
