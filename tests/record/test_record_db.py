@@ -88,6 +88,11 @@ async def test_pins_refuse_stale_edits_and_follow_a_replaced_camera(
             )
     assert plan.id is not None
     async with sessions() as session, session.begin():
+        with pytest.raises(Invalid, match="is the floor plan 'Ground floor': remove the plan first"):
+            await remove_attachment(session, attachment_id=drawing.id, expected_version=1)
+        with pytest.raises(StaleEdit):
+            await remove_attachment(session, attachment_id=drawing.id, expected_version=7)
+    async with sessions() as session, session.begin():
         pin = await save_pin(
             session, floor_plan_id=plan.id, draft=PinDraft(GATE, 0.25, 0.75, "pole 2", 4.5, 370.0),
             user="tech-ana", expected_version=None,
