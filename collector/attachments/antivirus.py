@@ -54,7 +54,7 @@ class AntivirusHook:
                         proc.kill()
                     await proc.wait()
                     raise _refused(
-                        f"the virus scan ({name}) did not finish within {self.timeout_s:.0f} s"
+                        f"the virus scan ({name}) did not finish within {self.timeout_s:g} s"
                     ) from exc
         except OSError as exc:
             raise _refused(

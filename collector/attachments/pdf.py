@@ -47,7 +47,7 @@ async def render_first_page(
             proc.kill()
         await proc.wait()
         raise UploadRefused(
-            422, "unreadable", f"the PDF's first page did not render within {timeout_s:.0f} s"
+            422, "unreadable", f"the PDF's first page did not render within {timeout_s:g} s"
         ) from exc
     if proc.returncode != 0 or not await asyncio.to_thread(_nonempty, out_png):
         detail = err[:MAX_STDERR].decode("utf-8", "replace").strip().splitlines()

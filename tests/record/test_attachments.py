@@ -5,8 +5,10 @@ from __future__ import annotations
 import io
 import os
 import stat
+import struct
 import sys
 import tracemalloc
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -307,3 +309,46 @@ def test_policy_from_the_environment():
     )
     assert policy.max_bytes == MiB and policy.antivirus.command == ("clamdscan", "--fdpass", "-")
     assert not UploadPolicy.from_env({}).antivirus.configured
+
+
+def png_claiming(width: int, height: int) -> bytes:
+    """A PNG header that claims a huge image (a decompression bomb's first bytes)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    idat = zlib.compress(b"\x00" * 64)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+
+
+@pytest.mark.parametrize(
+    ("data", "status", "says"),
+    [
+        (png_claiming(30_000, 30_000), 413, "more than 60 megapixels"),
+        (jpeg_with_gps((400, 300))[:2000], 422, "cannot be read"),  # cut off in the middle
+    ],
+)
+async def test_bombs_and_damaged_images_are_refused(
+    store: FilesystemStore, data: bytes, status: int, says: str
+):
+    with pytest.raises(UploadRefused) as refused:
+        await put(
+            store, data, "photo.png" if data.startswith(b"\x89PNG") else "photo.jpg", AttachmentKind.PHOTO
+        )
+    assert refused.value.status == status and says in refused.value.message, refused.value.message
+    assert files_under(store.root) == []
+
+
+async def test_a_pdf_that_does_not_render_in_time_is_refused(store: FilesystemStore):
+    slow = UploadPolicy(pdf_timeout_s=0.001)
+    with pytest.raises(UploadRefused, match="did not render within"):
+        await put(store, pdf_page(), "plan.pdf", AttachmentKind.FLOOR_PLAN, policy=slow)
+    assert files_under(store.root) == []
+
+
+async def test_an_antivirus_that_hangs_refuses_the_file(store: FilesystemStore):
+    hung = UploadPolicy(antivirus=AntivirusHook(("sleep", "10"), timeout_s=0.3))
+    with pytest.raises(UploadRefused, match=r"virus scan \(sleep\) did not finish within 0.3 s"):
+        await put(store, b"note\n", "n.txt", policy=hung)
+    assert files_under(store.root) == []
