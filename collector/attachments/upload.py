@@ -96,48 +96,79 @@ async def store_upload(
         if raw.size == 0:
             raise UploadRefused(422, "empty", "the file is empty")
         file_type = resolve(await asyncio.to_thread(sniff, raw.head, raw.path), name, declared_type)
-        allowed = _KIND_FAMILIES.get(kind)
-        if allowed is not None and file_type.family not in allowed:
-            raise UploadRefused(
-                415, "type_refused", f"a {kind.value.replace('_', ' ')} must be an image"
-                + (" or a PDF" if "pdf" in allowed else "") + f", not a {file_type.label}"
-            )  # fmt: skip
+        _check_kind(kind, file_type)
         verdict = await policy.antivirus.check(raw.path)
-        main, facts, thumb, preview = raw, None, None, None
-        if file_type.is_image:
-            main, facts = await _cleaned(store, raw, file_type)
-            stored_as = images.stored_type(file_type)
-            if stored_as is not file_type:  # IMG_0001.HEIC is kept as IMG_0001.jpg
-                name = str(PurePath(name).with_suffix(stored_as.suffix)) if PurePath(name).suffix else name
-                file_type = stored_as
-            made.append(main)
-            thumb = await _thumbnail(store, main, policy.thumbnail_px)
-        elif file_type is PDF and kind is AttachmentKind.FLOOR_PLAN:
-            preview, facts = await _rendered(store, raw, policy.pdf_timeout_s)
-            made.append(preview)
-            thumb = await _thumbnail(store, preview, policy.thumbnail_px)
-        if thumb is not None:
-            made.append(thumb)
+        out = await _derive(store, raw, file_type, kind, policy, made)
         # Derived files first: a committed main file never points at a missing thumbnail.
-        for derived in (thumb, preview):
+        for derived in (out.thumb, out.preview):
             if derived is not None:
                 await store.put(derived)
-        new = await store.put(main)
+        new = await store.put(out.main)
         return StoredFile(
-            sha256=main.sha256,
-            size=main.size,
-            media_type=file_type.media_type,
-            original_name=name,
+            sha256=out.main.sha256,
+            size=out.main.size,
+            media_type=out.file_type.media_type,
+            original_name=_stored_name(name, file_type, out.file_type),
             antivirus=verdict,
-            width=facts.width if facts else None,
-            height=facts.height if facts else None,
-            thumbnail_sha256=thumb.sha256 if thumb else None,
-            preview_sha256=preview.sha256 if preview else None,
+            width=out.facts.width if out.facts else None,
+            height=out.facts.height if out.facts else None,
+            thumbnail_sha256=out.thumb.sha256 if out.thumb else None,
+            preview_sha256=out.preview.sha256 if out.preview else None,
             new=new,
         )
     finally:
         for f in made:  # committed ones were moved away already; the rest must not stay
             f.discard()
+
+
+def _check_kind(kind: AttachmentKind, file_type: FileType) -> None:
+    allowed = _KIND_FAMILIES.get(kind)
+    if allowed is None or file_type.family in allowed:
+        return
+    what = "an image or a PDF" if "pdf" in allowed else "an image"
+    raise UploadRefused(
+        415, "type_refused", f"a {kind.value.replace('_', ' ')} must be {what}, not a {file_type.label}"
+    )
+
+
+def _stored_name(name: str, sent: FileType, stored: FileType) -> str:
+    """IMG_0001.HEIC stored as JPEG is named IMG_0001.jpg."""
+    if stored is sent or not PurePath(name).suffix:
+        return name
+    return str(PurePath(name).with_suffix(stored.suffix))
+
+
+@dataclass(frozen=True)
+class _Derived:
+    main: StagedFile  # what is stored: the upload itself, or its cleaned re-encoding
+    file_type: FileType
+    facts: images.ImageFacts | None = None
+    thumb: StagedFile | None = None
+    preview: StagedFile | None = None
+
+
+async def _derive(
+    store: BlobStore,
+    raw: StagedFile,
+    file_type: FileType,
+    kind: AttachmentKind,
+    policy: UploadPolicy,
+    made: list[StagedFile],
+) -> _Derived:
+    """Clean an image (and thumbnail it), render a PDF floor plan's page; track every file made."""
+    if file_type.is_image:
+        main, facts = await _cleaned(store, raw, file_type)
+        made.append(main)
+        thumb = await _thumbnail(store, main, policy.thumbnail_px)
+        made.append(thumb)
+        return _Derived(main, images.stored_type(file_type), facts, thumb)
+    if file_type is PDF and kind is AttachmentKind.FLOOR_PLAN:
+        preview, facts = await _rendered(store, raw, policy.pdf_timeout_s)
+        made.append(preview)
+        thumb = await _thumbnail(store, preview, policy.thumbnail_px)
+        made.append(thumb)
+        return _Derived(raw, file_type, facts, thumb, preview)
+    return _Derived(raw, file_type)
 
 
 async def _cleaned(
