@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from collector.changes_words import describe, present, short_port, stream_name
+from collector.changes_words import present
 from collector.diff import ChangeKind, FieldChange, diff_snapshots
+from collector.field_words import describe, short_port, stream_name
 from drivers.schema import RecorderChannel, Snapshot, SwitchPort, VideoEncoderSettings
 from tests.collector.factory import device, edit
 from tests.record.site_changes import SW_CORE, plug_in, reconfigure, repatch, site, swap, unplug
