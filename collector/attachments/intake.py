@@ -10,6 +10,7 @@ import asyncio
 import hashlib
 import os
 import secrets
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,7 @@ from pathlib import Path
 from collector.attachments.errors import too_large
 
 HEAD_BYTES = 64 * 1024  # what type sniffing looks at
+STALE_STAGING_S = 6 * 3600.0  # older than any upload takes
 FILE_MODE = 0o600
 DIR_MODE = 0o700
 
@@ -96,6 +98,19 @@ def staged(path: Path) -> StagedFile:
             size += len(chunk)
         os.fsync(f.fileno())
     return StagedFile(path=path, size=size, sha256=digest.hexdigest(), head=head)
+
+
+def sweep_staging(staging_dir: Path, older_than_s: float = STALE_STAGING_S, now: float | None = None) -> int:
+    """Remove staged files a crash mid-upload left behind (any store's staging); returns how many."""
+    if not staging_dir.is_dir():
+        return 0
+    cutoff = (time.time() if now is None else now) - older_than_s
+    removed = 0
+    for path in staging_dir.iterdir():
+        if path.is_file() and path.stat().st_mtime < cutoff:
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
 
 
 def _write_all(fd: int, data: bytes) -> None:

@@ -18,6 +18,7 @@ from PIL import Image
 
 from collector.attachments.antivirus import NOT_CONFIGURED, AntivirusHook
 from collector.attachments.errors import UploadRefused
+from collector.attachments.intake import sweep_staging
 from collector.attachments.sniff import DOCX, XLSX
 from collector.attachments.storage import FilesystemStore
 from collector.attachments.upload import (
@@ -352,3 +353,15 @@ async def test_an_antivirus_that_hangs_refuses_the_file(store: FilesystemStore):
     with pytest.raises(UploadRefused, match=r"virus scan \(sleep\) did not finish within 0.3 s"):
         await put(store, b"note\n", "n.txt", policy=hung)
     assert files_under(store.root) == []
+
+
+async def test_what_a_crash_left_in_staging_is_swept(store: FilesystemStore):
+    kept = await put(store, b"a note\n", "n.txt")
+    store.staging_dir.mkdir(parents=True, exist_ok=True)
+    leftover = store.staging_dir / "0123abcd.part"
+    leftover.write_bytes(b"half an upload")
+    os.utime(leftover, (1_000_000, 1_000_000))
+    fresh = store.staging_dir / "4567ef.part"  # an upload still under way
+    fresh.write_bytes(b"streaming")
+    assert sweep_staging(store.staging_dir) == 1
+    assert not leftover.exists() and fresh.exists() and store.path_of(kept.sha256).exists()
