@@ -133,6 +133,20 @@ def repatch(snap: Snapshot, hostname: str, new_port: int) -> Snapshot:
     return _set_port(snap, switch_id, new_port, hostname)
 
 
+def move_to(snap: Snapshot, hostname: str, switch_id: str, new_port: int) -> Snapshot:
+    """The cable goes to a port of another switch."""
+    cam = device(snap, hostname)
+    old_switch, old = _where(cam)
+    assert cam.attachment is not None
+    name = device(snap, "sw-core" if switch_id == SW_CORE else "sw-yard").identity.hostname
+    moved_to = cam.attachment.model_copy(
+        update={"switch_id": switch_id, "switch_name": name, "port": port_name(new_port)}
+    )
+    snap = _replace(snap, edit(cam, attachment=moved_to))
+    snap = _set_port(snap, old_switch, old, None)
+    return _set_port(snap, switch_id, new_port, hostname)
+
+
 def swap(snap: Snapshot, hostname: str, mac: str, serial: str, firmware: str | None = None) -> Snapshot:
     """Another unit of the same model on the same port, same IP and name; the NVR records the new unit."""
     cam = device(snap, hostname)
@@ -168,4 +182,4 @@ def reconfigure(snap: Snapshot, hostname: str, **changes: object) -> Snapshot:
     return _replace(snap, edit(device(snap, hostname), **changes))
 
 
-__all__ = ["SW_CORE", "SW_YARD", "plug_in", "reconfigure", "repatch", "site", "swap", "unplug"]
+__all__ = ["SW_CORE", "SW_YARD", "move_to", "plug_in", "reconfigure", "repatch", "site", "swap", "unplug"]

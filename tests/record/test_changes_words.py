@@ -13,7 +13,7 @@ from collector.diff import ChangeKind, FieldChange, diff_snapshots
 from collector.field_words import describe, short_port, stream_name
 from drivers.schema import RecorderChannel, Snapshot, SwitchPort, VideoEncoderSettings
 from tests.collector.factory import device, edit
-from tests.record.site_changes import SW_CORE, plug_in, reconfigure, repatch, site, swap, unplug
+from tests.record.site_changes import SW_CORE, move_to, plug_in, reconfigure, repatch, site, swap, unplug
 
 P1 = "onvif.profiles[profile_1].video_encoder"
 NEW_GATE_MAC, NEW_GATE_SERIAL = "c0:56:e3:44:20:99", "DS-2CD2T47G2-L20251104AAWRK11111111"
@@ -163,6 +163,22 @@ CASES = [
         lambda s: reconfigure(s, "sw-core", switch__ports=core_ports(s, 11, vlan=30)),
         "1 change: 1 changed",
         ["Switch sw-core (Cisco C2960X): Gi1/0/11 VLAN 20 → 30"],
+    ),
+    Case(
+        "a camera moved to another switch: the port it left and the port it took, on both switches",
+        lambda s: move_to(s, "cam-parking", SW_CORE, 11),
+        "1 change: 1 re-patched",
+        ["Camera cam-parking (AXIS Q1798-LE) re-patched: sw-yard Gi1/0/3 → sw-core Gi1/0/11"],
+        effects={
+            0: [
+                "sw-yard Gi1/0/3 freed: description “cam-parking” cleared, link up → down, "
+                "PoE delivering → searching",
+                "sw-core Gi1/0/11 now in use: description set to “cam-parking”, link down → up, "
+                "PoE searching → delivering",
+                "sw-core running configuration: port descriptions updated (+1 −0 lines)",
+            ]
+        },
+        diff_changes=3,
     ),
     Case("nothing changed", lambda s: s, "No changes", []),
 ]

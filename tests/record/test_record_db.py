@@ -26,6 +26,7 @@ from collector.record.placement_db import (
 )
 from collector.record.quote_db import quote_state, record_serials, replace_quote, site_quote
 from collector.record.quote_import import parse_quote_csv
+from collector.record.reconcile import reconcile
 from collector.record.visits import VisitDraft, add_visit, last_visit_dates, site_visits, visit_attachment_ids
 from tests.collector.factory import depot
 from tests.record.conftest import Sessions
@@ -189,6 +190,9 @@ async def test_quote_import_replaces_the_quote_exactly(sessions: Sessions, site_
         (2, "DS-2CD2T47G2-L", 2, Decimal("389.90"), "EUR"),
     ]
     assert lines[1].serials == ["DS-2CD2T47G2-L20230702AAWRJ80000001"]
+    # The stored lines reconcile as they are: the gate camera by its serial, the Axis dome by model.
+    got = reconcile(lines, depot().devices)
+    assert [(s.installed, s.shortfall, len(s.by_serial)) for s in got.lines] == [(1, 0, 0), (1, 1, 1)]
     assert lines[0].id is not None
     async with sessions() as session, session.begin():
         line = await record_serials(
