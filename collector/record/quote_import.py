@@ -96,7 +96,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "currency": ("currency", "cur", "ccy", "währung", "devise"),
 }  # fmt: skip
 _BY_HEADER = {word: name for name, words in SYNONYMS.items() for word in words}
-_CURRENCY_SIGNS = {"€": "EUR", "$": "USD", "£": "GBP", "¥": "JPY", "chf": "CHF", "fr": "CHF"}
+_CURRENCY_SIGNS = {"€": "EUR", "$": "USD", "£": "GBP", "¥": "JPY", "chf": "CHF"}
 _TOTAL_WORDS = re.compile(r"^\s*(sub\s*total|total|sum|summe|gesamt|vat|tax|mwst|ust|grand total)\b", re.I)
 _QTY = re.compile(r"^\s*(-?\d{1,9})(?:[.,]0+)?\s*(?:x|pcs?|pce|stk|ea|each|units?|nos?)?\.?\s*$", re.I)
 

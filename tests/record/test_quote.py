@@ -192,3 +192,20 @@ def test_a_serial_claims_its_device_before_any_model_count():
     got = reconcile([line(HIK, 1), line(HIK, 1, serials=("s-a",))], [a, b])
     assert got.lines[0].by_model == (b.id,) and got.lines[1].by_serial == (a.id,)
     assert got.complete
+
+
+@pytest.mark.parametrize(
+    ("price", "amount", "currency"),
+    [
+        ("1.234,56", "1234.56", None),
+        ("1,234.56", "1234.56", None),
+        ("1 234,5", "1234.5", None),
+        ("CHF 1'250.00", "1250.00", "CHF"),
+        ("€ 649", "649", "EUR"),
+        ("649.00 EUR", "649.00", "EUR"),
+        ("1,234", "1234", None),  # a lone comma with three digits after it groups thousands
+    ],
+)
+def test_price_spellings(price: str, amount: str, currency: str | None):
+    got = parse_quote_csv(f"Model;Qty;Price\nX;1;{price}\n".encode())
+    assert not got.errors and got.items[0].unit_price == Decimal(amount) and got.items[0].currency == currency
