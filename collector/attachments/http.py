@@ -7,7 +7,7 @@ client_max_size does not apply and ``UploadPolicy.max_bytes`` is the limit) and 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 from aiohttp import BodyPartReader, MultipartReader, web
@@ -46,10 +46,13 @@ async def read_upload(
     *,
     policy: UploadPolicy,
     file_field: str = "file",
+    before_file: Callable[[dict[str, str]], Awaitable[None]] | None = None,
 ) -> UploadForm:
-    """Store the form's file part; fields sent before it (put ``kind`` first) decide its kind.
+    """Store the form's file part; fields sent before it (put ``csrf`` and ``kind`` first) decide.
 
-    Raises ``UploadRefused`` (with its status) for a missing file, too many parts, oversized fields.
+    ``before_file`` sees those fields before a byte of the file is read: check the CSRF token there
+    (``request.post()`` would buffer the whole file) and raise to stop. Raises ``UploadRefused`` (with
+    its status) for a missing file, too many parts, oversized fields.
     """
     reader = await request.multipart()
     fields: dict[str, str] = {}
@@ -61,6 +64,8 @@ async def read_upload(
         if isinstance(part, MultipartReader):
             raise UploadRefused(422, "bad_form", "nested multipart forms are not accepted")
         if part.name == file_field and part.filename is not None and stored is None:
+            if before_file is not None:
+                await before_file(fields)
             kind = _kind(fields.get("kind"))
             stored = await store_upload(
                 store, part_chunks(part), filename=part.filename,

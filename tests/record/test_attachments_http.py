@@ -20,6 +20,7 @@ from collector.attachments.upload import UploadPolicy
 from tests.record.files import GPS_IFD, files_under, jpeg_with_gps
 
 MiB = 1024 * 1024
+CSRF = "token-of-this-session"
 
 
 class RemoteLikeStore(FilesystemStore):
@@ -30,9 +31,13 @@ class RemoteLikeStore(FilesystemStore):
 
 
 def app_for(store: FilesystemStore, policy: UploadPolicy) -> web.Application:
+    async def csrf_first(fields: dict[str, str]) -> None:
+        if fields.get("csrf") != CSRF:
+            raise web.HTTPForbidden(text="CSRF token missing or wrong")
+
     async def upload(request: web.Request) -> web.Response:
         try:
-            form = await read_upload(request, store, policy=policy)
+            form = await read_upload(request, store, policy=policy, before_file=csrf_first)
         except UploadRefused as refused:
             return web.json_response(
                 {"code": refused.code, "message": refused.message}, status=refused.status
@@ -64,8 +69,11 @@ async def client(
         yield c, store
 
 
-def form(data: bytes, name: str, content_type: str, kind: str = "photo") -> aiohttp.FormData:
+def form(
+    data: bytes, name: str, content_type: str, kind: str = "photo", csrf: str = CSRF
+) -> aiohttp.FormData:
     f = aiohttp.FormData()
+    f.add_field("csrf", csrf)
     f.add_field("kind", kind)
     f.add_field("caption", "gate, pole 2")
     f.add_field("file", data, filename=name, content_type=content_type)
@@ -77,7 +85,7 @@ async def test_a_phone_photo_goes_up_and_comes_back_without_its_location(client)
     resp = await c.post("/upload", data=form(jpeg_with_gps(), "IMG_0001.JPG", "image/jpeg"))
     assert resp.status == 201, await resp.text()
     body = await resp.json()
-    assert body["fields"] == {"kind": "photo", "caption": "gate, pole 2"}
+    assert body["fields"] == {"csrf": CSRF, "kind": "photo", "caption": "gate, pole 2"}
     got = await c.get(f"/blob/{body['sha256']}", params={"type": body["media_type"]})
     assert got.status == 200
     assert got.headers["X-Content-Type-Options"] == "nosniff"
@@ -109,7 +117,15 @@ async def test_an_unknown_kind_and_a_form_without_a_file_are_refused(client):
     resp = await c.post("/upload", data=form(jpeg_with_gps(), "a.jpg", "image/jpeg", kind="selfie"))
     assert resp.status == 422 and "kind must be one of" in (await resp.json())["message"]
     empty = aiohttp.FormData()
+    empty.add_field("csrf", CSRF)
     empty.add_field("kind", "photo")
     empty.add_field("other", b"x", filename="x.bin")
     resp = await c.post("/upload", data=empty)
     assert resp.status == 422 and (await resp.json())["code"] == "no_file"
+
+
+async def test_a_forged_upload_is_stopped_before_its_file_is_read(client):
+    c, store = client
+    resp = await c.post("/upload", data=form(jpeg_with_gps(), "a.jpg", "image/jpeg", csrf="forged"))
+    assert resp.status == 403 and "CSRF" in await resp.text()
+    assert files_under(store.root) == []
