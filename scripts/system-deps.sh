@@ -6,6 +6,7 @@ need=()
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v snmpbulkwalk >/dev/null 2>&1 || need+=(snmp)
 command -v ping >/dev/null 2>&1 || need+=(iputils-ping)
+command -v pdftoppm >/dev/null 2>&1 || need+=(poppler-utils)  # floor-plan PDFs: first page to PNG
 command -v chromium >/dev/null 2>&1 || need+=(chromium)  # browser tests of the web UI (driven by Playwright)
 # Deliverables: Graphviz lays out the wiring diagram; WeasyPrint renders PDFs on Pango; a CJK font so
 # Japanese/Chinese/Korean names render; poppler and rsvg turn PDFs/SVGs into PNGs to look at in tests.
