@@ -94,6 +94,11 @@ def scan(
         "--spool",
         help="Where snapshots wait until the collector has them",
     ),
+    vault: bool = typer.Option(
+        False,
+        "--vault",
+        help="Take the device logins from the --push collector's vault (held in memory, never written)",
+    ),
 ) -> None:
     """Scan address ranges: sweep → identify → collect → correlate → snapshot.
 
@@ -129,6 +134,8 @@ def scan(
         )
         for warning in check_scan(site=site, creds=creds, push=push, token_file=token_file):
             err.print(f"[yellow]warning:[/yellow] {warning}")
+        if vault and not push:
+            raise UsageError("--vault takes the logins from the collector given with --push URL")
         credentials: list[BoundCredential] = load_credentials_file(creds) if creds else []
         credentials += credentials_from_env()
     except (ConfigError, CredentialFileError, UsageError) as exc:
@@ -140,6 +147,8 @@ def scan(
             err.print(f"[red]error:[/red] {where}: {str(e['msg']).removeprefix('Value error, ')}")
         raise typer.Exit(EXIT_USAGE) from None
 
+    if vault and push:
+        credentials += _vault_credentials(push, token_file, err)
     try:
         result = asyncio.run(_run_with_progress(config, credentials, err))
     except KeyboardInterrupt:
@@ -169,6 +178,21 @@ def scan(
     if push and not _push(snapshot, push, token_file, spool, err):
         raise typer.Exit(EXIT_NOT_DELIVERED)
     raise typer.Exit(exit_code(snapshot))
+
+
+def _vault_credentials(url: str, token_file: Path | None, err: Console) -> list[BoundCredential]:
+    """The site's logins from the collector's vault, for this scan only (nothing is written)."""
+    from agent.service import read_token
+    from agent.vault_feed import VaultFeedError, fetch_site_credentials
+
+    try:
+        token = read_token(token_file) if token_file else _env_token()
+        fetched = asyncio.run(fetch_site_credentials(url, token))
+    except (ValueError, OSError, VaultFeedError) as exc:
+        err.print(f"[red]error:[/red] no logins from the vault: {exc}")
+        raise typer.Exit(EXIT_NOTHING) from None
+    err.print(f"{len(fetched)} login set(s) from the collector's vault, kept in memory for this scan")
+    return fetched
 
 
 def _push(snapshot: Snapshot, url: str, token_file: Path | None, spool_dir: Path, err: Console) -> bool:

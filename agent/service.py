@@ -61,7 +61,11 @@ class AgentServiceConfig(Strict):
     collector_url: str
     state_dir: Path = Field(description="Spool, token and status live here")
     token_file: Path | None = Field(default=None, description="Default: <state_dir>/agent.token")
-    creds_file: Path | None = Field(default=None, description="Device credentials (YAML)")
+    creds_file: Path | None = Field(default=None, description="Device credentials (YAML), for offline sites")
+    credentials_from_collector: bool = Field(
+        default=False,
+        description="Fetch the site's logins from the collector's vault at each scan (memory only)",
+    )
     schedule: Schedule
     scan: dict[str, Any] = Field(description="Scan settings: scopes, ports, timeouts (see ScanConfig)")
     push: PushSettings = Field(default_factory=PushSettings)

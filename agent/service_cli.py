@@ -57,6 +57,12 @@ def scan_function(config: AgentServiceConfig) -> ScanFn:
 
     async def run() -> Snapshot:
         creds = load_credentials_file(config.creds_file) if config.creds_file else []
+        if config.credentials_from_collector:
+            from agent.service import read_token
+            from agent.vault_feed import fetch_site_credentials
+
+            # Fetched afresh for each scan and dropped with it: no login is ever on this box's disk.
+            creds += await fetch_site_credentials(config.collector_url, read_token(config.token_path))
         result = await run_scan(scan_config, creds + credentials_from_env())
         return result.snapshot
 

@@ -8,6 +8,12 @@ A snapshot the collector refuses for good (4xx) moves to `rejected/` with the re
 One that keeps failing on the collector's side (a 500 for this snapshot while others go through)
 is held aside there too after `HOLD_AFTER` failed deliveries, so a poisoned item never blocks the
 ones queued behind it. Both are "held aside" in `asbuilt agent status`.
+
+Encrypted at rest: each file is the gzip bytes sealed with AES-256-GCM (``cryptography``) under a
+key kept in ``spool.key`` beside the queue, created once, readable by the agent's account only
+(the systemd unit's user), with the content hash as associated data. A copy of the spool directory
+(a backup, a laptop's disk image) holds no readable customer data without that account's key, and a
+confirmed snapshot is deleted at once. Files without the header (an older agent's) are read as they are.
 """
 
 from __future__ import annotations
@@ -15,14 +21,25 @@ from __future__ import annotations
 import gzip
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from drivers.schema import Snapshot
 
 SUFFIX = ".json.gz"
+KEY_FILE = "spool.key"
+SEALED = b"ASBSPOOL1"  # then a 12-byte nonce, then the AES-GCM ciphertext of the gzip bytes
+NONCE_BYTES = 12
 FAILURES = ".failures"  # beside a pending item: how many deliveries of it the collector failed
 HOLD_AFTER = 3
+
+
+class SpoolKeyError(Exception):
+    """A spooled file that does not open with this spool's key (another agent's, or damaged)."""
 
 
 @dataclass(frozen=True)
@@ -30,10 +47,27 @@ class SpoolItem:
     path: Path
     content_hash: str
     spooled_at: float
+    opener: Callable[[bytes, str], bytes]
 
     def body(self) -> bytes:
         """The gzip-compressed canonical JSON, exactly as it is pushed."""
-        return self.path.read_bytes()
+        return self.opener(self.path.read_bytes(), self.content_hash)
+
+
+def load_or_create_key(path: Path) -> bytes:
+    """The spool's key: 32 random bytes, created once, owner-only whatever the umask."""
+    if path.exists():
+        key = path.read_bytes()
+        if len(key) == 32:
+            return key
+        raise SpoolKeyError(f"{path} is not a spool key (expected 32 bytes); move it away to start a new one")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        os.write(fd, AESGCM.generate_key(bit_length=256))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return path.read_bytes()
 
 
 def _fsync_dir(directory: Path) -> None:
@@ -58,7 +92,7 @@ def _write_atomic(path: Path, data: bytes) -> None:
 class Spool:
     """A directory of snapshots waiting for the collector: pending/ and rejected/."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, key: bytes | None = None) -> None:
         self.root = Path(root)
         self.pending_dir = self.root / "pending"
         self.rejected_dir = self.root / "rejected"
@@ -67,6 +101,22 @@ class Spool:
             d.chmod(0o700)  # snapshots describe a customer's network: owner only, whatever the umask
         for stray in self.pending_dir.glob(".*.tmp"):  # left by a write that was killed midway
             stray.unlink(missing_ok=True)
+        self._aead = AESGCM(key if key is not None else load_or_create_key(self.root / KEY_FILE))
+
+    def _seal(self, body: bytes, content_hash: str) -> bytes:
+        nonce = os.urandom(NONCE_BYTES)
+        return SEALED + nonce + self._aead.encrypt(nonce, body, content_hash.encode())
+
+    def _open(self, data: bytes, content_hash: str) -> bytes:
+        if not data.startswith(SEALED):
+            return data  # written before the spool was encrypted
+        nonce = data[len(SEALED) : len(SEALED) + NONCE_BYTES]
+        try:
+            return self._aead.decrypt(nonce, data[len(SEALED) + NONCE_BYTES :], content_hash.encode())
+        except InvalidTag:
+            raise SpoolKeyError(
+                f"a spooled snapshot ({content_hash[:16]}) does not open with this spool's key"
+            ) from None
 
     def put(self, snapshot: Snapshot) -> SpoolItem:
         """Write the snapshot durably; returns the spooled item (the same one if already spooled)."""
@@ -77,7 +127,7 @@ class Spool:
             return self._item(existing)
         # mtime=0 keeps the gzip bytes a pure function of the content
         body = gzip.compress(snapshot.canonical_json().encode(), compresslevel=6, mtime=0)
-        _write_atomic(path, body)
+        _write_atomic(path, self._seal(body, content_hash))
         return self._item(path)
 
     def pending(self) -> list[SpoolItem]:
@@ -129,4 +179,6 @@ class Spool:
     def _item(self, path: Path) -> SpoolItem:
         stamp, _, rest = path.name.partition("-")
         content_hash = rest.removesuffix(SUFFIX)
-        return SpoolItem(path=path, content_hash=content_hash, spooled_at=int(stamp) / 1000)
+        return SpoolItem(
+            path=path, content_hash=content_hash, spooled_at=int(stamp) / 1000, opener=self._open
+        )

@@ -78,3 +78,32 @@ def test_a_writer_killed_mid_write_leaves_only_whole_snapshots(tmp_path: Path) -
         snap = s.Snapshot.model_validate_json(gzip.decompress(item.body()))
         assert snap.content_hash() == item.content_hash
     assert not list(spool.pending_dir.glob(".*.tmp"))
+
+
+def test_snapshots_are_sealed_at_rest_and_open_only_with_the_spools_key(tmp_path: Path) -> None:
+    import stat
+
+    import pytest
+
+    from agent.spool import KEY_FILE, SpoolKeyError
+
+    old_umask = os.umask(0)
+    try:
+        spool = Spool(tmp_path / "spool")
+    finally:
+        os.umask(old_umask)
+    item = spool.put(snapshot(7))
+    on_disk = item.path.read_bytes()
+    assert b"ac:cc:8e:00:00:07" not in on_disk and b"depot" not in on_disk
+    with pytest.raises(OSError):
+        gzip.decompress(on_disk)  # not even a gzip stream: the whole file is ciphertext
+    assert gzip.decompress(item.body()) == snapshot(7).canonical_json().encode()
+    key = tmp_path / "spool" / KEY_FILE
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600 and len(key.read_bytes()) == 32
+    stranger = Spool(tmp_path / "spool", key=os.urandom(32))  # a copy of the files without the key
+    with pytest.raises(SpoolKeyError):
+        stranger.pending()[0].body()
+    again = Spool(tmp_path / "spool")  # the same account re-opens it with its key file
+    assert again.pending()[0].body() == item.body()
+    spool.ack(item)
+    assert not list((tmp_path / "spool" / "pending").iterdir())  # confirmed: nothing of it is left

@@ -102,7 +102,7 @@ async def test_a_snapshot_failing_again_and_again_is_held_and_shown_in_status(
     spool = Spool(state / "spool")
     first = spool.put(snapshot(3))
     second = spool.put(snapshot(4))
-    key = hashlib.sha256(first.path.read_bytes()).hexdigest()
+    key = hashlib.sha256(first.body()).hexdigest()  # what is pushed: the spool keeps it sealed
     async with FailingHop(collector.url, key) as hop:
         config = AgentServiceConfig(
             site=SITE,
