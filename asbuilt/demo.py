@@ -2,9 +2,12 @@
 
 1. start the simulated site (network namespaces as root, loopback addresses otherwise);
 2. start the collector on the embedded database (SQLite in the demo directory);
-3. enrol an agent, scan the site with `asbuilt scan` exactly as a technician would, spool, push;
-4. create one user per role (admin, technician, support, customer) with printed passwords, and
-   approve that first version as the documented baseline with the technician's own API token;
+3. create one user per role (admin, technician, support, customer) with printed passwords; move the
+   site's device logins into the vault (the technician's credentials file, imported in one step and
+   then deleted), enrol an agent, and scan the site with `asbuilt scan --vault --push` exactly as a
+   technician would: the logins come from the vault into the scan's memory, nothing is written but
+   the sealed spool item, which is gone once the collector has it;
+4. approve that first version as the documented baseline with the technician's own API token;
 5. change the site the way real sites drift (a camera swapped, one moved to another port, a
    firmware upgrade), scan again and push: the collector records version 2 and its diff;
 6. serve the web UI and the API until Ctrl-C, then take the simulated site down.
@@ -27,10 +30,7 @@ import typer
 import yaml
 from rich.console import Console
 
-from agent.push import PushClient, drain
 from agent.service_cli import enrol_agent
-from agent.spool import Spool
-from drivers.schema import Snapshot
 from lab.runner import Mode
 
 console = Console(stderr=True)
@@ -147,18 +147,18 @@ class Demo:
             console.print(f"collector at {self.url} (database {config.db_url})")
             code = await self._enrolment_code(config)
             passwords, tech_token = await self._people(config)
-            token = str((await enrol_agent(self.url, code, "demo-agent"))["token"])
-            spool = Spool(self.data_dir / "agent" / "spool")
+            await self._into_vault(config, creds)
+            token_file = self.data_dir / "agent" / "agent.token"
+            token_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            _write_private(token_file, str((await enrol_agent(self.url, code, "demo-agent"))["token"]) + "\n")
 
-            console.rule("[bold]3. scan the site and push")
-            first = await self._scan(runner, creds, "scan-1.json")
-            await self._push(spool, token, first)
+            console.rule("[bold]3. scan the site with the vault's logins and push")
+            await self._scan(runner, token_file)
             await self._approve(tech_token, 1)
             if change:
                 console.rule("[bold]4. the site drifts; scan again")
                 await self._drift(runner)
-                second = await self._scan(runner, creds, "scan-2.json")
-                await self._push(spool, token, second)
+                await self._scan(runner, token_file)
             console.rule("[bold]5. the record")
             console.print(f"web UI:   [bold]{self.url}/[/bold]   sign in as one of:")
             for name, role, _ in DEMO_PEOPLE:
@@ -227,8 +227,28 @@ class Demo:
         finally:
             await engine.dispose()
 
-    async def _scan(self, runner: Any, creds: Path, out_name: str) -> Snapshot:
-        out = self.data_dir / out_name
+    async def _into_vault(self, config: Any, creds: Path) -> None:
+        """The site's existing credentials file into the vault in one step, then off the disk."""
+        from collector.auth import cli_admin
+        from collector.db.session import make_engine, make_sessionmaker
+        from collector.services import vault
+        from collector.services.context import Ctx
+        from collector.vault.keyring import KeyringSource
+        from collector.vault.store import VaultKeys
+
+        raw = await asyncio.to_thread(creds.read_bytes)
+        engine = make_engine(config.db_url)
+        try:
+            async with make_sessionmaker(engine)() as db, db.begin():
+                keys = VaultKeys(KeyringSource.for_config(config))
+                ctx = Ctx(cli_admin("demo"))
+                result = await vault.import_entries(db, ctx, keys, self.site_id, raw, "application/yaml")
+        finally:
+            await engine.dispose()
+        await asyncio.to_thread(creds.unlink)
+        console.print(f"{result.created} device logins moved into the vault; {creds.name} deleted")
+
+    async def _scan(self, runner: Any, token_file: Path) -> None:
         asbuilt = str(Path(sys.executable).with_name("asbuilt"))
         if runner.mode == "netns":
             scope = runner.state.site.subnet
@@ -238,22 +258,14 @@ class Demo:
             scope = ".".join(first.split(".")[:3]) + ".0/24"
             ports = runner.ports
             cmd = [asbuilt, "scan", scope, "--ports", f"http={ports.http},snmp={ports.snmp},ssh={ports.ssh}"]
-        cmd += ["--site", self.site_id, "--creds", str(creds), "--out", str(out)]
+        spool = self.data_dir / "agent" / "spool"
+        cmd += ["--site", self.site_id, "--vault", "--push", self.url, "--token-file", str(token_file),
+                "--spool", str(spool)]  # fmt: skip
         console.print("$ " + " ".join(cmd))
         proc = await asyncio.create_subprocess_exec(*cmd)
         code = await proc.wait()
-        if code not in (0, 3) or not out.exists():
-            raise RuntimeError(f"the scan failed (exit code {code})")
-        return Snapshot.model_validate_json(out.read_text())
-
-    async def _push(self, spool: Spool, token: str, snapshot: Snapshot) -> None:
-        spool.put(snapshot)
-        async with PushClient(self.url, token) as client:
-            report = await drain(spool, client, attempts=3, base_delay_s=0.5)
-        for result in report.delivered:
-            console.print(f"pushed: version {result.version} ({len(snapshot.devices)} devices)")
-        if report.remaining or report.rejected:
-            raise RuntimeError(f"push failed: {report.last_error or report.rejected}")
+        if code not in (0, 3):
+            raise RuntimeError(f"the scan or its push failed (exit code {code})")
 
     async def _approve(self, token: str, version: int) -> None:
         url = f"{self.url}/api/v1/sites/{self.site_id}/baseline"
