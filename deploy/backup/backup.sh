@@ -70,9 +70,11 @@ PY
 )
 fi
 
-# Everything in the data directory but the SQLite database and its journal files.
+# Everything in the data directory but the SQLite database and its journal files, and never the
+# vault's master keyring: with it, an archive would open every device password in the database.
+# It is kept (and backed up) apart from these archives; see deploy/README.md, "The vault's keys".
 find "$DATA_DIR" -mindepth 1 -maxdepth 1 ! -name "$SQLITE_NAME" ! -name "$SQLITE_NAME-*" \
-    -exec cp -a {} "$root/data/" \;
+    ! -name "vault.keys" ! -name "vault.keys.*" -exec cp -a {} "$root/data/" \;
 
 token_file=${ASBUILT_ADMIN_TOKEN_FILE:-}
 if [[ -n $token_file && $(dirname "$(realpath -m "$token_file")") != "$(realpath -m "$DATA_DIR")" ]]; then
@@ -91,3 +93,6 @@ MANIFEST
 tar -C "$work" -czf "$output.partial" asbuilt-backup
 mv -f "$output.partial" "$output"
 echo "backup of the $kind database (schema $revision) and $DATA_DIR written to $output"
+if [[ -f $DATA_DIR/vault.keys ]]; then
+    echo "not in it: $DATA_DIR/vault.keys (the vault's master keys) — keep your own copy of it apart" >&2
+fi
