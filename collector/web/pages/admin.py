@@ -6,7 +6,6 @@ from typing import Any
 
 from aiohttp import web
 
-from collector.api.audit import audit_filter
 from collector.api.common import int_param
 from collector.auth import Role
 from collector.errors import ApiError
@@ -246,7 +245,7 @@ async def device_submit(request: web.Request) -> web.Response:
 
 async def audit_page(request: web.Request) -> web.Response:
     page = int_param(request.query.get("page"), "page", default=1)
-    flt = audit_filter(request.query)
+    flt = audit.parse_filter(request.query)
     async with request.app[sessions_key]() as db:
         rows, total = await audit.entries(
             db, ctx(request), flt, limit=AUDIT_PER_PAGE, offset=(page - 1) * AUDIT_PER_PAGE

@@ -8,11 +8,11 @@ from aiohttp import web
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from collector.api.common import int_param
-from collector.api.sites import snapshot_download
 from collector.auth import Action, permits, scope_clause
 from collector.db import queries
 from collector.db.models import Customer, Site
 from collector.errors import not_found
+from collector.exports import snapshot_attachment
 from collector.ingest import load_snapshot
 from collector.keys import sessions_key, snapshot_cache_key
 from collector.services import sites as site_service
@@ -135,7 +135,7 @@ async def download_snapshot(request: web.Request) -> web.Response:
         site, document = await site_service.snapshot_document(
             db, ctx(request), request.match_info["site"], number, via="web"
         )
-    return snapshot_download(site.slug, number, document)
+    return snapshot_attachment(site.slug, number, document)
 
 
 async def diff_page(request: web.Request) -> web.Response:
