@@ -21,7 +21,7 @@ from collector.web import lookups
 from collector.web.changes import compare, open_changes, reference_comparison
 from collector.web.guard import ctx, form_with_csrf
 from collector.web.record import build_record
-from collector.web.render import redirect, render, url
+from collector.web.render import done, render, url
 
 SITES_PER_PAGE = 100
 VERSIONS_PER_PAGE = 50
@@ -169,4 +169,4 @@ async def approve_version(request: web.Request) -> web.Response:
             db, ctx(request), request.match_info["site"], number, note, base_revision=base
         )
     target = url(request, "web-version", site=site.slug, version=str(number))
-    return redirect(target.with_query(done=f"v{number} approved as the baseline"))
+    return await done(request, target, f"v{number} approved as the baseline")
