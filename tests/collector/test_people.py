@@ -771,3 +771,23 @@ def test_cli_sets_up_a_fresh_install(db_url: str, tmp_path):
             assert {k.value for k in PRODUCED_BY["test_cli_sets_up_a_fresh_install"]} <= kinds
 
     asyncio.run(check())
+
+
+async def test_disabled_customer_locks_out_its_own_users_only(api: Api):
+    customer = await _customer(api)
+    own = await add_user(api.app, "customer", customers=(customer,))
+    staff = await add_user(api.app, "support", customers=(customer,))
+    async with await web_session(base(api)) as theirs, await web_session(base(api)) as ours:
+        await sign_in_web(theirs, own)
+        await sign_in_web(ours, staff)
+        async with api.app[sessions_key]() as db, db.begin():
+            from collector.auth import cli_admin
+            from collector.services import people
+            from collector.services.context import Ctx
+
+            await people.disable_customer(db, Ctx(cli_admin("t")), customer)
+        async with theirs.get("/", allow_redirects=False) as page:
+            assert page.status == 303  # the customer's session ended
+        assert (await post_login(theirs, own, PASSWORD)).status == 401
+        async with ours.get("/customers") as page:
+            assert page.status == 200 and "disabled" in await page.text()  # staff still see it
