@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import hmac
+from datetime import datetime
 
 import pyotp
 from argon2 import PasswordHasher
@@ -68,7 +70,15 @@ def totp_uri(secret: str, account: str) -> str:
     return pyotp.TOTP(secret).provisioning_uri(name=account, issuer_name=TOTP_ISSUER)
 
 
-def totp_ok(secret: str, code: str) -> bool:
-    """The 6-digit code of now, or of the 30 s step before or after (phone clocks drift)."""
+def totp_step(secret: str, code: str, now: datetime) -> int | None:
+    """The 30 s step whose 6-digit code this is — now's, or the one before or after (phone clocks
+    drift) — or None. Callers refuse a step not newer than the last one used: a code works once."""
     code = "".join(ch for ch in code if ch.isdigit())
-    return len(code) == 6 and pyotp.TOTP(secret).verify(code, valid_window=1)
+    if len(code) != 6:
+        return None
+    totp = pyotp.TOTP(secret)
+    current = totp.timecode(now)
+    for step in (current, current - 1, current + 1):
+        if hmac.compare_digest(totp.generate_otp(step), code):
+            return step
+    return None

@@ -18,9 +18,9 @@ from collector.api.schemas import (
 from collector.db import queries
 from collector.db.models import Customer, Site
 from collector.errors import not_found
+from collector.exports import snapshot_attachment
 from collector.keys import sessions_key
 from collector.services import sites as site_service
-from drivers.schema import canonical_dumps
 
 MAX_PAGE = 500
 
@@ -95,19 +95,10 @@ async def version_detail(request: web.Request) -> web.Response:
     return respond(VersionPublic.model_validate(meta.model_dump()))
 
 
-def snapshot_download(slug: str, number: int, document: dict[str, object]) -> web.Response:
-    """The canonical JSON as an attachment (the API and the pages send the same bytes)."""
-    return web.Response(
-        text=canonical_dumps(document),
-        content_type="application/json",
-        headers={"Content-Disposition": f'attachment; filename="{slug}-v{number}.json"'},
-    )
-
-
 async def download_snapshot(request: web.Request) -> web.Response:
     number = int_param(request.match_info["version"], "version")
     async with request.app[sessions_key]() as db, db.begin():
         site, document = await site_service.snapshot_document(
             db, ctx_of(request), request.match_info["site"], number, via="api"
         )
-    return snapshot_download(site.slug, number, document)
+    return snapshot_attachment(site.slug, number, document)

@@ -174,6 +174,7 @@ class User(SQLModel, table=True):
     password_hash: str | None = Field(default=None, max_length=200, description="argon2id")
     totp_secret: str | None = Field(default=None, max_length=500, description="Encrypted TOTP seed")
     totp_enabled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    totp_last_step: int | None = Field(default=None, description="30 s step of the last code used: no replay")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     password_changed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     disabled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

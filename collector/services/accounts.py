@@ -33,7 +33,7 @@ from collector.passwords import (
     check_new_password,
     hash_password_async,
     new_totp_secret,
-    totp_ok,
+    totp_step,
     verify_password_async,
 )
 from collector.secretbox import SecretBox
@@ -172,13 +172,23 @@ async def next_step(
     return SignIn(Step.DONE, user, device)
 
 
+def _fresh_step(secret: str | None, code: str, last: int | None, ctx: Ctx) -> int | None:
+    step = totp_step(secret, code, ctx.now) if secret else None
+    if step is None or (last is not None and step <= last):
+        return None  # wrong, or already used once (a code seen over a shoulder is worth nothing)
+    return step
+
+
 async def check_totp(db: AsyncSession, ctx: Ctx, box: SecretBox, user: User, code: str) -> bool:
     secret = box.open(user.totp_secret) if user.totp_secret else None
-    if secret is not None and totp_ok(secret, code):
+    step = _fresh_step(secret, code, user.totp_last_step, ctx)
+    if step is not None:
+        user.totp_last_step = step
+        db.add(user)
         return True
     await audit.record(
         db, ctx, audit.Kind.SIGNIN_FAILED, outcome="refused", target=f"user {user.name}",
-        customer_id=user.customer_id, detail={"reason": "wrong code", "step": "totp"},
+        customer_id=user.customer_id, detail={"reason": "wrong or reused code", "step": "totp"},
     )  # fmt: skip
     return False
 
@@ -351,10 +361,10 @@ def begin_totp(box: SecretBox) -> tuple[str, str]:
 
 
 async def enable_totp(db: AsyncSession, ctx: Ctx, box: SecretBox, user: User, sealed: str, code: str) -> bool:
-    secret = box.open(sealed)
-    if secret is None or not totp_ok(secret, code):
+    step = _fresh_step(box.open(sealed), code, None, ctx)
+    if step is None:
         return False
-    user.totp_secret, user.totp_enabled_at = sealed, ctx.now
+    user.totp_secret, user.totp_enabled_at, user.totp_last_step = sealed, ctx.now, step
     user.revision += 1
     db.add(user)
     await audit.record(db, ctx, audit.Kind.TOTP_ENABLE, actor=await identity_for_user(db, user),
@@ -364,7 +374,7 @@ async def enable_totp(db: AsyncSession, ctx: Ctx, box: SecretBox, user: User, se
 
 async def disable_totp(db: AsyncSession, ctx: Ctx, user: User) -> None:
     """By the user (when the role does not require it) or by an admin (a lost phone)."""
-    user.totp_secret, user.totp_enabled_at = None, None
+    user.totp_secret, user.totp_enabled_at, user.totp_last_step = None, None, None
     user.revision += 1
     db.add(user)
     await audit.record(

@@ -6,6 +6,7 @@ and the database refuses UPDATE and DELETE on the table (triggers from migration
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -17,6 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from collector.auth import Action, Identity, Role, ensure, scope_clause
 from collector.db.models import AuditEvent
+from collector.errors import ApiError
 from collector.services.context import Ctx
 
 
@@ -110,6 +112,38 @@ class AuditFilter:
     site_id: int | None = None
     since: datetime | None = None
     until: datetime | None = None
+
+
+def _time(value: str | None, name: str) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise ApiError(422, "invalid_parameter", f"{name} must be an ISO 8601 time", field=name) from None
+    if parsed.tzinfo is None:
+        raise ApiError(422, "invalid_parameter", f"{name} needs a time zone (e.g. Z)", field=name)
+    return parsed
+
+
+def _id(value: str | None, name: str) -> int | None:
+    if not value:
+        return None
+    if not value.isdigit() or len(value) > 12:
+        raise ApiError(422, "invalid_parameter", f"{name} must be a number", field=name)
+    return int(value)
+
+
+def parse_filter(query: Mapping[str, str]) -> AuditFilter:
+    """The filter of the Audit page and GET /api/v1/audit, from their query parameters."""
+    return AuditFilter(
+        kind=(query.get("kind") or "").strip()[:50] or None,
+        actor=(query.get("actor") or "").strip()[:100] or None,
+        customer_id=_id(query.get("customer_id"), "customer_id"),
+        site_id=_id(query.get("site_id"), "site_id"),
+        since=_time(query.get("since"), "since"),
+        until=_time(query.get("until"), "until"),
+    )
 
 
 async def entries(

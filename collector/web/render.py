@@ -8,6 +8,7 @@ from typing import Any
 import aiohttp_jinja2
 import jinja2
 from aiohttp import web
+from aiohttp_session import get_session
 from yarl import URL
 
 from collector.api.guard import IDENTITY
@@ -46,7 +47,7 @@ async def render(request: web.Request, template: str, status: int = 200, **conte
     context.setdefault("identity", identity)
     context.setdefault("nav", nav_for(identity))
     context.setdefault("area", "")
-    context.setdefault("flash", request.query.get("done", "")[:200] if request.method == "GET" else "")
+    context.setdefault("flash", await take_flash(request))
     context["csrf"] = await csrf_token(request)
     return aiohttp_jinja2.render_template(template, request, context, app_key=jinja_key, status=status)
 
@@ -54,6 +55,19 @@ async def render(request: web.Request, template: str, status: int = 200, **conte
 def redirect(location: str | URL) -> web.Response:
     """303 See Other: after a POST the browser GETs the target (no re-submit on reload)."""
     return web.Response(status=303, headers={"Location": str(location)})
+
+
+async def done(request: web.Request, location: str | URL, message: str) -> web.Response:
+    """Redirect after a change, with a one-line confirmation for the next page (kept in the session,
+    not the URL, so nobody can put words on our pages with a crafted link)."""
+    (await get_session(request))["flash"] = message[:300]
+    return redirect(location)
+
+
+async def take_flash(request: web.Request) -> str:
+    session = await get_session(request)
+    message = session.pop("flash", "") if "flash" in session else ""
+    return message if isinstance(message, str) else ""
 
 
 def url(request: web.Request, name: str, query: dict[str, str] | None = None, **parts: str) -> URL:

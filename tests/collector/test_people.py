@@ -9,6 +9,7 @@ written; ``test_every_audit_kind_is_produced_by_a_test`` checks the declarations
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
@@ -260,6 +261,12 @@ async def test_defect_api_had_no_throttle(proxied: Api):
     assert resp.status == 200
 
 
+async def test_enrolment_code_guessing_is_throttled(api: Api):
+    bogus = {"code": "AAAA-BBBB-CCCC-DDDD", "agent_name": "guesser"}
+    statuses = [(await api.client.post("/api/v1/enrol", json=bogus)).status for _ in range(12)]
+    assert statuses[:10] == [403] * 10 and statuses[-1] == 429
+
+
 async def test_api_rate_limit(config: CollectorConfig):
     tight = config.model_copy(update={"api_rate_per_s": 0.01, "api_burst": 3})
     async with TestClient(TestServer(create_app(tight), host="127.0.0.1")) as client:
@@ -325,11 +332,22 @@ async def _second_factor(api: Api) -> None:
             "/login/totp", data={"csrf": csrf3, "code": "123456"}, allow_redirects=False
         ) as r:
             assert r.status == 401 and "not right" in await r.text()
-        code = pyotp.TOTP(secret).now()
+        # The set-up used this step's code: it does not work twice. The next step's does (clock drift).
+        same = {"csrf": csrf3, "code": right["code"]}
+        async with http.post("/login/totp", data=same, allow_redirects=False) as r:
+            assert r.status == 401
+        code = pyotp.TOTP(secret).at(time.time() + 30)
         async with http.post("/login/totp", data={"csrf": csrf3, "code": code}, allow_redirects=False) as r:
             assert r.status == 303 and r.headers["Location"] == "/"
         async with http.get("/account", allow_redirects=False) as page:
             assert page.status == 200
+        csrf4 = await csrf_from(http, "/account")
+        async with http.post("/logout", data={"csrf": csrf4}, allow_redirects=False):
+            pass
+        assert (await post_login(http, name, PASSWORD)).headers["Location"] == "/login/totp"
+        csrf5 = await csrf_from(http, "/login/totp")
+        async with http.post("/login/totp", data={"csrf": csrf5, "code": code}, allow_redirects=False) as r:
+            assert r.status == 401  # a code seen once is worth nothing to whoever saw it
     # A lost phone: an admin removes the factor (API: policy off first, then the user's own page).
     resp = await api.client.get("/api/v1/users", headers=admin)
     user_id = next(u["id"] for u in (await resp.json())["users"] if u["name"] == name)
@@ -753,3 +771,23 @@ def test_cli_sets_up_a_fresh_install(db_url: str, tmp_path):
             assert {k.value for k in PRODUCED_BY["test_cli_sets_up_a_fresh_install"]} <= kinds
 
     asyncio.run(check())
+
+
+async def test_disabled_customer_locks_out_its_own_users_only(api: Api):
+    customer = await _customer(api)
+    own = await add_user(api.app, "customer", customers=(customer,))
+    staff = await add_user(api.app, "support", customers=(customer,))
+    async with await web_session(base(api)) as theirs, await web_session(base(api)) as ours:
+        await sign_in_web(theirs, own)
+        await sign_in_web(ours, staff)
+        async with api.app[sessions_key]() as db, db.begin():
+            from collector.auth import cli_admin
+            from collector.services import people
+            from collector.services.context import Ctx
+
+            await people.disable_customer(db, Ctx(cli_admin("t")), customer)
+        async with theirs.get("/", allow_redirects=False) as page:
+            assert page.status == 303  # the customer's session ended
+        assert (await post_login(theirs, own, PASSWORD)).status == 401
+        async with ours.get("/customers") as page:
+            assert page.status == 200 and "disabled" in await page.text()  # staff still see it

@@ -323,7 +323,10 @@ async def test_approve_baseline_needs_csrf_and_shows_everywhere(api: Api):
         allow_redirects=False,
     )
     assert resp.status == 303
-    assert resp.headers["Location"].startswith(f"/sites/{site}/versions/1?done=")
+    assert resp.headers["Location"] == f"/sites/{site}/versions/1"
+    assert "v1 approved as the baseline" in await page(client, resp.headers["Location"])  # said once
+    assert "approved as the baseline</p>" not in await page(client, resp.headers["Location"])
+    assert "is compromised" not in await page(client, "/?done=Your+account+is+compromised")
     _, body = await api.get(f"/api/v1/sites/{site}/baseline")
     approver = client.app_user  # type: ignore[attr-defined]
     assert (body["current"]["version"], body["current"]["approved_by"]) == (1, approver)

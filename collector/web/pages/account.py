@@ -25,7 +25,7 @@ from collector.web.guard import (
     login_client_throttle_key,
     signed_in,
 )
-from collector.web.render import redirect, render, url
+from collector.web.render import done, redirect, render, url
 
 
 def safe_next(value: str | None) -> str:
@@ -241,9 +241,8 @@ async def password_submit(request: web.Request) -> web.Response:
         return await render(request, "pages/account/password.html", area="account", status=exc.status,
                             error=exc.message)  # fmt: skip
     await browser.begin(request, sid)  # every other session of this user has ended
-    return redirect(
-        url(request, "web-account", query={"done": "Password changed; your other sessions were signed out."})
-    )
+    message = "Password changed; your other sessions were signed out."
+    return await done(request, url(request, "web-account"), message)
 
 
 # ---------------------------------------------------------------- second factor
@@ -281,7 +280,7 @@ async def totp_submit(request: web.Request) -> web.Response:
                 raise ApiError(409, "required", f"the {user.role} role requires a second factor")
             db.add(user)
             await accounts.disable_totp(db, c, user)
-        return redirect(url(request, "web-account", query={"done": "Second factor turned off."}))
+        return await done(request, url(request, "web-account"), "Second factor turned off.")
     sealed = form.get("sealed", "")
     async with request.app[sessions_key]() as db, db.begin():
         db.add(user)
@@ -294,7 +293,7 @@ async def totp_submit(request: web.Request) -> web.Response:
             error="That code does not match; check the phone's clock and enter the current code.",
         )  # fmt: skip
     if already_in:
-        return redirect(url(request, "web-account", query={"done": "Second factor turned on."}))
+        return await done(request, url(request, "web-account"), "Second factor turned on.")
     return await _continue(request, c, user, target, totp_done=True)
 
 
@@ -322,7 +321,7 @@ async def token_revoke(request: web.Request) -> web.Response:
     token_id = int_param(request.match_info["token_id"], "token_id")
     async with request.app[sessions_key]() as db, db.begin():
         row = await accounts.revoke_token(db, ctx(request), token_id)
-    return redirect(url(request, "web-account", query={"done": f"Token {row.name} revoked."}))
+    return await done(request, url(request, "web-account"), f"Token {row.name} revoked.")
 
 
 # ---------------------------------------------------------------- reset links
@@ -352,9 +351,7 @@ async def reset_submit(request: web.Request) -> web.Response:
                             error="The two new passwords differ.")  # fmt: skip
     async with request.app[sessions_key]() as db, db.begin():
         user = await accounts.use_reset(db, c, token, new)
-    return redirect(
-        url(request, "web-login", query={"done": f"Password set for {user.name}; sign in with it."})
-    )
+    return await done(request, url(request, "web-login"), f"Password set for {user.name}; sign in with it.")
 
 
 ROLES = [r.value for r in Role]

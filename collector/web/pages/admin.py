@@ -6,7 +6,6 @@ from typing import Any
 
 from aiohttp import web
 
-from collector.api.audit import audit_filter
 from collector.api.common import int_param
 from collector.auth import Role
 from collector.errors import ApiError
@@ -14,7 +13,7 @@ from collector.keys import config_key, sessions_key
 from collector.services import accounts, audit, people
 from collector.services.people import ScopeRequest, parse_role
 from collector.web.guard import ctx, form_with_csrf
-from collector.web.render import redirect, render, url
+from collector.web.render import done, render, url
 
 AUDIT_PER_PAGE = 50
 ROLES = [r.value for r in Role]
@@ -107,7 +106,7 @@ async def user_update(request: web.Request) -> web.Response:
             full_name=form.get("full_name", "").strip() or None,
             customer_admin=form.get("customer_admin") == "on",
         )  # fmt: skip
-    return redirect(url(request, "web-user", user_id=str(user_id), query={"done": "Saved."}))
+    return await done(request, url(request, "web-user", user_id=str(user_id)), "Saved.")
 
 
 async def user_action(request: web.Request) -> web.Response:
@@ -120,24 +119,24 @@ async def user_action(request: web.Request) -> web.Response:
         user = (await people.get_user(db, c, user_id)).user
         if action == "disable":
             await people.set_disabled(db, c, user, True)
-            done = f"{user.name} disabled; their sessions ended."
+            message = f"{user.name} disabled; their sessions ended."
         elif action == "enable":
             await people.set_disabled(db, c, user, False)
-            done = f"{user.name} enabled."
+            message = f"{user.name} enabled."
         elif action == "totp-off":
             await accounts.disable_totp(db, c, user)
-            done = f"Second factor of {user.name} removed; they set a new one up at next sign-in if required."
+            message = f"Second factor of {user.name} removed; set up again at next sign-in if required."
         elif action == "reset":
             secret = await accounts.issue_reset(db, c, user, request.app[config_key].password_reset_ttl_s)
-            done = ""
+            message = ""
         elif action == "remove":
             await people.remove_user(db, c, user)
-            return redirect(url(request, "web-users", query={"done": f"{user.name} removed."}))
+            return await done(request, url(request, "web-users"), f"{user.name} removed.")
         else:
             raise ApiError(422, "invalid_value", f"unknown action {action!r}", field="action")
     if action == "reset":
         return await _reset_shown(request, user.name, secret)
-    return redirect(url(request, "web-user", user_id=str(user_id), query={"done": done}))
+    return await done(request, url(request, "web-user", user_id=str(user_id)), message)
 
 
 # ---------------------------------------------------------------- regions, customers, policies
@@ -159,11 +158,11 @@ async def region_submit(request: web.Request) -> web.Response:
     async with request.app[sessions_key]() as db, db.begin():
         if form.get("action") == "remove":
             await people.remove_region(db, c, name)
-            done = f"Region {name} removed."
+            message = f"Region {name} removed."
         else:
             region = await people.create_region(db, c, name)
-            done = f"Region {region.name} added."
-    return redirect(url(request, "web-regions", query={"done": done}))
+            message = f"Region {region.name} added."
+    return await done(request, url(request, "web-regions"), message)
 
 
 async def policy_submit(request: web.Request) -> web.Response:
@@ -175,7 +174,7 @@ async def policy_submit(request: web.Request) -> web.Response:
                 db, c, role, require_totp=form.get(f"{role.value}-totp") == "on",
                 require_device=form.get(f"{role.value}-device") == "on",
             )  # fmt: skip
-    return redirect(url(request, "web-regions", query={"done": "Sign-in rules saved."}))
+    return await done(request, url(request, "web-regions"), "Sign-in rules saved.")
 
 
 async def customers_page(request: web.Request) -> web.Response:
@@ -197,23 +196,23 @@ async def customer_submit(request: web.Request) -> web.Response:
     async with request.app[sessions_key]() as db, db.begin():
         if action == "add":
             customer = await people.create_customer(db, c, name, form.get("region", "").strip() or None)
-            done = f"Customer {customer.name} added."
+            message = f"Customer {customer.name} added."
         elif action in ("disable", "enable"):
             await people.disable_customer(db, c, name, disabled=action == "disable")
-            done = f"Customer {name} {action}d."
+            message = f"Customer {name} {action}d."
         elif action == "region":
             found = await people.customer_by_name(db, name)
             region = await people.region_by_name(db, form.get("region", "").strip())
             if found is None:
                 raise ApiError(404, "not_found", f"customer {name!r} not found")
             await people.set_customer_region(db, c, found, region)
-            done = f"{name} moved to {region.name if region else 'no region'}."
+            message = f"{name} moved to {region.name if region else 'no region'}."
         elif action == "remove":
             await people.remove_customer(db, c, name)
-            done = f"Customer {name} removed."
+            message = f"Customer {name} removed."
         else:
             raise ApiError(422, "invalid_value", f"unknown action {action!r}", field="action")
-    return redirect(url(request, "web-customers", query={"done": done}))
+    return await done(request, url(request, "web-customers"), message)
 
 
 # ---------------------------------------------------------------- registered devices
@@ -238,7 +237,7 @@ async def device_submit(request: web.Request) -> web.Response:
         async with request.app[sessions_key]() as db:
             rows = [r for r in await accounts.list_devices(db, ctx(request)) if r.device.id == device.id]
         return await render(request, "pages/admin/_device_card.html", r=rows[0])
-    return redirect(url(request, "web-devices", query={"done": f"Device {device_id} {status}."}))
+    return await done(request, url(request, "web-devices"), f"Device {device_id} {status}.")
 
 
 # ---------------------------------------------------------------- audit
@@ -246,7 +245,7 @@ async def device_submit(request: web.Request) -> web.Response:
 
 async def audit_page(request: web.Request) -> web.Response:
     page = int_param(request.query.get("page"), "page", default=1)
-    flt = audit_filter(request.query)
+    flt = audit.parse_filter(request.query)
     async with request.app[sessions_key]() as db:
         rows, total = await audit.entries(
             db, ctx(request), flt, limit=AUDIT_PER_PAGE, offset=(page - 1) * AUDIT_PER_PAGE

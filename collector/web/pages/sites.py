@@ -8,11 +8,11 @@ from aiohttp import web
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from collector.api.common import int_param, text_param
-from collector.api.sites import snapshot_download
 from collector.auth import Action, permits, scope_clause
 from collector.db import queries
 from collector.db.models import Customer, Site
 from collector.errors import not_found
+from collector.exports import snapshot_attachment
 from collector.ingest import load_snapshot
 from collector.keys import sessions_key, snapshot_cache_key
 from collector.services import sites as site_service
@@ -21,7 +21,7 @@ from collector.web import lookups
 from collector.web.changes import compare, open_changes, reference_comparison
 from collector.web.guard import ctx, form_with_csrf
 from collector.web.record import build_record
-from collector.web.render import redirect, render, url
+from collector.web.render import done, render, url
 
 SITES_PER_PAGE = 100
 VERSIONS_PER_PAGE = 50
@@ -136,7 +136,7 @@ async def download_snapshot(request: web.Request) -> web.Response:
         site, document = await site_service.snapshot_document(
             db, ctx(request), request.match_info["site"], number, via="web"
         )
-    return snapshot_download(site.slug, number, document)
+    return snapshot_attachment(site.slug, number, document)
 
 
 async def diff_page(request: web.Request) -> web.Response:
@@ -170,4 +170,4 @@ async def approve_version(request: web.Request) -> web.Response:
             db, ctx(request), request.match_info["site"], number, note, base_revision=base
         )
     target = url(request, "web-version", site=site.slug, version=str(number))
-    return redirect(target.with_query(done=f"v{number} approved as the baseline"))
+    return await done(request, target, f"v{number} approved as the baseline")

@@ -86,6 +86,7 @@ def upgrade() -> None:
         sa.Column("password_hash", sa.String(length=200), nullable=True),
         sa.Column("totp_secret", sa.String(length=500), nullable=True),
         sa.Column("totp_enabled_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("totp_last_step", sa.Integer(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("password_changed_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("disabled_at", sa.DateTime(timezone=True), nullable=True),
