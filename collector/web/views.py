@@ -15,6 +15,7 @@ from aiohttp import web
 from sqlmodel.ext.asyncio.session import AsyncSession
 from yarl import URL
 
+from collector import refusals
 from collector.api.common import int_param, now, site_from_path, text_param
 from collector.auth import Action, Identity, ensure, permits
 from collector.db import queries
@@ -196,6 +197,7 @@ async def _record_context(
         "comparison": await reference_comparison(request, session, site, number),
         "can_approve": permits(identity, Action.APPROVE_BASELINE, site.id)
         and site.baseline_version != number,
+        "refused": await refusals.recent(session, site.id),
     }
 
 
@@ -205,7 +207,8 @@ async def site_page(request: web.Request) -> web.Response:
         site = await _site(request, session, identity)
         if not site.latest_version:
             customer = await session.get(Customer, site.customer_id)
-            return render(request, "empty_site.html", site=site, customer=customer)
+            refused = await refusals.recent(session, site.id or 0)
+            return render(request, "empty_site.html", site=site, customer=customer, refused=refused)
         context = await _record_context(request, session, site, identity, site.latest_version)
     return render(request, "record.html", current=True, **context)
 

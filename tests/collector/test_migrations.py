@@ -19,7 +19,7 @@ async def test_upgrade_head_matches_the_models(db_url: str):
     try:
         await upgrade(engine)
         await upgrade(engine)  # idempotent: a second instance starting up changes nothing
-        assert await current_revision(engine) == "0001"
+        assert await current_revision(engine) == "0003"
         async with engine.connect() as conn:
             differences = await conn.run_sync(
                 lambda sync: compare_metadata(
@@ -36,7 +36,7 @@ def test_cli_migrate_and_enrol_code(db_url: str, tmp_path):
     where = ["--data-dir", str(tmp_path), "--database-url", db_url]
     result = runner.invoke(collector_app, ["migrate", *where])
     assert result.exit_code == 0, result.output
-    assert "revision 0001" in result.output
+    assert "revision 0003" in result.output
     result = runner.invoke(
         collector_app, ["enrol-code", "--customer", "Meridian", "--site", unique_site(), *where]
     )
