@@ -115,7 +115,7 @@ def parse_snapshot(body: bytes) -> Snapshot:
         raise ApiError(
             422,
             "unsupported_schema_version",
-            f"schema_version {str(version)[:40]!r} is not supported; this collector accepts {accepted}",
+            f"schema_version {json.dumps(version)[:40]} is not supported; this collector accepts {accepted}",
             field="schema_version",
         )
     try:

@@ -7,6 +7,7 @@ import asyncio
 from aiohttp import web
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from collector import refusals
 from collector.api.common import now, respond, token_header
 from collector.api.guard import IDENTITY, ctx_of
 from collector.auth import Action, Identity, Resource, permits
@@ -37,6 +38,21 @@ async def read_bounded(request: web.Request, limit: int) -> bytes:
 
 async def push_snapshot(request: web.Request) -> web.Response:
     identity = request[IDENTITY]
+    try:
+        return await _push(request, identity)
+    except ApiError as exc:
+        if identity.site_id is not None and 400 <= exc.status < 500:  # the site's office should see it
+            await refusals.remember(
+                request.app[sessions_key],
+                site_id=identity.site_id,
+                agent_id=identity.agent_id,
+                error=exc,
+                now=now(),
+            )
+        raise
+
+
+async def _push(request: web.Request, identity: Identity) -> web.Response:
     config = request.app[config_key]
     key = token_header(request, IDEMPOTENCY_HEADER)
 

@@ -290,3 +290,19 @@ class AuditEvent(AuditEventBase, table=True):
     __tablename__ = "audit_event"
 
     id: int | None = Field(default=None, primary_key=True)
+
+
+class RefusedPush(SQLModel, table=True):
+    """A push the collector refused (4xx) from an enrolled agent: what the office sees when a site's
+    agent keeps sending something it cannot take (collector.refusals keeps the newest per site)."""
+
+    __tablename__ = "refused_push"
+
+    id: int | None = Field(default=None, primary_key=True)
+    site_id: int = Field(foreign_key="site.id", index=True)
+    agent_id: int | None = Field(default=None, foreign_key="agent.id")
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    status: int
+    code: str = Field(max_length=64)
+    field: str | None = Field(default=None, max_length=300, description="The field the refusal names")
+    message: str = Field(max_length=1000)

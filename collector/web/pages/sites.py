@@ -7,6 +7,7 @@ from typing import Any
 from aiohttp import web
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from collector import refusals
 from collector.api.common import int_param, text_param
 from collector.auth import Action, permits, scope_clause
 from collector.db import queries
@@ -87,6 +88,7 @@ async def _record_context(
         "can_approve": permits(c.identity, Action.APPROVE_BASELINE, site_service.resource_of(site, customer))
         and site.baseline_version != number,
         "can_vault": permits(c.identity, Action.READ_VAULT, site_service.resource_of(site, customer)),
+        "refused": await refusals.recent(db, site.id),
     }
 
 
@@ -95,7 +97,10 @@ async def site_page(request: web.Request) -> web.Response:
     async with request.app[sessions_key]() as db, db.begin():
         site, customer = await site_service.find_site(db, c, request.match_info["site"], view="record")
         if not site.latest_version:
-            return await render(request, "pages/sites/empty.html", area="sites", site=site, customer=customer)
+            refused = await refusals.recent(db, site.id or 0)
+            return await render(
+                request, "pages/sites/empty.html", area="sites", site=site, customer=customer, refused=refused
+            )
         context = await _record_context(request, db, c, site, customer, site.latest_version)
     return await render(request, "pages/sites/record.html", area="sites", current=True, **context)
 
