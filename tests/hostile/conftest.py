@@ -1,6 +1,6 @@
 """Hostile-input tests reuse the collector's fixtures: every DB test runs on SQLite and PostgreSQL."""
 
-from tests.collector.conftest import api, config, db_url, pg_url  # noqa: F401
+from tests.collector.conftest import api, config, db_url, pg_url, pg_vault_key_file  # noqa: F401
 
 
 def pytest_terminal_summary(terminalreporter):
