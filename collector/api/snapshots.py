@@ -95,7 +95,9 @@ async def _store(
             identity, Action.PUSH_SNAPSHOT, Resource(customer_id=site.customer_id, site_id=site.id)
         ):
             raise forbidden(
-                f"this agent is enrolled for site {site.slug!r} and may not push to {snapshot.site.site_id!r}"
+                # The other site id is not repeated: this message is kept on the agent's own site page,
+                # where people who may not see that other site read it.
+                f"this agent is enrolled for site {site.slug!r} and may not push another site's snapshot"
             )
         result = await ingest(
             session,
