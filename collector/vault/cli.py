@@ -29,8 +29,13 @@ def rotate_key(
     Running collectors keep serving: they re-read the keyring when they meet the new key id. Copy
     the new keyring to wherever you keep it apart from backups before you retire the old one.
     """
+    import getpass
+
+    from collector.auth import cli_admin
     from collector.config import CollectorConfig
     from collector.db.session import make_engine, make_sessionmaker
+    from collector.services import audit
+    from collector.services.context import Ctx
     from collector.vault.keyring import KeyringError, KeyringSource
     from collector.vault.store import finish_rotation, rotate_master_key
 
@@ -43,6 +48,12 @@ def rotate_key(
         try:
             async with make_sessionmaker(engine)() as session, session.begin():
                 rotation = await rotate_master_key(session, source, retire=retire_old)
+                await audit.record(
+                    session, Ctx(cli_admin(getpass.getuser()), client="cli"), audit.Kind.VAULT_REWRAP,
+                    target="vault master key",
+                    detail={"new_key": rotation.new_key_id, "rewrapped": rotation.rewrapped,
+                            "retired": list(rotation.retired)},
+                )  # fmt: skip
             finish_rotation(source, rotation)
             return rotation.new_key_id, rotation.rewrapped, rotation.retired
         finally:

@@ -73,6 +73,16 @@ PRODUCED_BY: dict[str, set[Kind]] = {
         Kind.SNAPSHOT_PUSH,
     },
     "test_cli_sets_up_a_fresh_install": {Kind.ENROL_CODE_ISSUE, Kind.USER_CREATE, Kind.CUSTOMER_CREATE},
+    # The vault's kinds are produced (and checked) by tests/collector/test_vault_api.py and
+    # tests/collector/test_vault_store.py, under these names.
+    "test_reveal_is_for_staff_in_scope_and_a_granted_customer_admin_each_audited": {
+        Kind.VAULT_CREATE,
+        Kind.VAULT_REVEAL,
+        Kind.VAULT_GRANT,
+    },
+    "test_a_stale_change_is_refused_and_the_old_value_is_kept": {Kind.VAULT_UPDATE, Kind.VAULT_HISTORY},
+    "test_an_imported_credentials_file_feeds_the_agents_scan": {Kind.VAULT_IMPORT, Kind.VAULT_FETCH},
+    "test_the_rotate_key_command_rewraps_and_status_tells_what_wraps_what": {Kind.VAULT_REWRAP},
 }
 
 

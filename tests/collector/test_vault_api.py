@@ -6,6 +6,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
+from sqlalchemy import func
 from sqlmodel import col, select
 
 from agent.credentials import parse_credentials
@@ -16,6 +17,7 @@ from collector.services import accounts, people, vault
 from collector.services.context import Ctx
 from tests.collector.conftest import Api, add_user, unique_name, unique_site
 from tests.collector.factory import camera, depot, device, with_devices
+from tests.collector.test_people import assert_audited
 
 SECRET = "Vlt-" + secrets.token_hex(6)
 
@@ -34,6 +36,11 @@ async def call(
     resp = await api.client.request(method, path, headers=sent, **kw)
     body = await resp.json() if resp.content_type == "application/json" else await resp.text()
     return resp.status, body
+
+
+async def audit_start(api: Api) -> int:
+    async with api.app[sessions_key]() as db:
+        return int((await db.exec(select(func.max(AuditEvent.id)))).one() or 0)
 
 
 async def audit_rows(api: Api, kind: str) -> list[AuditEvent]:
@@ -65,6 +72,7 @@ async def site_with_people(api: Api) -> tuple[str, dict[str, str], dict[str, str
 
 async def test_reveal_is_for_staff_in_scope_and_a_granted_customer_admin_each_audited(api: Api) -> None:
     site, names, tokens, _ = await site_with_people(api)
+    start = await audit_start(api)
     body = {"label": "recorder admin", "kind": "login", "username": "admin", "secrets": {"password": SECRET}}
     status, entry = await call(api, "POST", f"/api/v1/sites/{site}/vault", tokens["technician"], json=body)
     assert status == 201, entry
@@ -94,11 +102,14 @@ async def test_reveal_is_for_staff_in_scope_and_a_granted_customer_admin_each_au
     for row in mine:
         assert row.detail["field"] == "password" and row.client == "127.0.0.1" and row.at is not None
         assert SECRET not in str(row.detail) and SECRET not in (row.target or "")
-    assert await audit_rows(api, "vault.grant")
+    await assert_audited(
+        api.app, start, "test_reveal_is_for_staff_in_scope_and_a_granted_customer_admin_each_audited"
+    )
 
 
 async def test_a_stale_change_is_refused_and_the_old_value_is_kept(api: Api) -> None:
     site, _, tokens, _ = await site_with_people(api)
+    start = await audit_start(api)
     body = {"label": "switch enable", "kind": "enable", "secrets": {"enable_secret": "first"}}
     _, entry = await call(api, "POST", f"/api/v1/sites/{site}/vault", tokens["technician"], json=body)
     path = f"/api/v1/sites/{site}/vault/{entry['entry_id']}"
@@ -116,6 +127,7 @@ async def test_a_stale_change_is_refused_and_the_old_value_is_kept(api: Api) -> 
     assert (status, old["value"]) == (200, "first")
     status, _ = await call(api, "GET", f"{path}/history", tokens["technician"])
     assert status == 403  # earlier values are for admins (recovery)
+    await assert_audited(api.app, start, "test_a_stale_change_is_refused_and_the_old_value_is_kept")
 
 
 YAML = f"""credentials:
@@ -126,6 +138,7 @@ YAML = f"""credentials:
 
 async def test_an_imported_credentials_file_feeds_the_agents_scan(api: Api) -> None:
     site, _, tokens, agent_token = await site_with_people(api)
+    start = await audit_start(api)
     status, result = await call(api, "POST", f"/api/v1/sites/{site}/vault/import", tokens["technician"],
                                 data=YAML.encode(), headers={"Content-Type": "application/yaml"})  # fmt: skip
     assert status == 200, result
@@ -148,6 +161,7 @@ async def test_an_imported_credentials_file_feeds_the_agents_scan(api: Api) -> N
     status, refused = await call(api, "POST", f"/api/v1/sites/{site}/vault/import", tokens["technician"],
                                  data=bad, headers={"Content-Type": "text/csv"})  # fmt: skip
     assert status == 422 and "row 2" in refused["error"]["message"] and "nolabel" not in str(refused)
+    await assert_audited(api.app, start, "test_an_imported_credentials_file_feeds_the_agents_scan")
 
 
 async def test_the_entry_of_a_replaced_camera_is_flagged(api: Api) -> None:

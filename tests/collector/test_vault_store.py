@@ -17,7 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from agent.credentials import parse_credentials
 from collector.config import CollectorConfig
 from collector.db.migrate import upgrade
-from collector.db.models import Site
+from collector.db.models import AuditEvent, Site
 from collector.db.session import is_sqlite, make_engine, make_sessionmaker
 from collector.db.vault_tables import VaultDataKey, VaultEntry
 from collector.enrolment import issue_code
@@ -38,6 +38,7 @@ from collector.vault.store import (
     scan_credentials,
 )
 from tests.collector.conftest import PG_HOST, PG_PORT, _pg_admin, unique_site
+from tests.collector.test_people import PRODUCED_BY
 
 PLANTED = "Pl4nted-" + secrets.token_hex(6)
 
@@ -330,5 +331,17 @@ def test_the_rotate_key_command_rewraps_and_status_tells_what_wraps_what(tmp_pat
         return value
 
     assert asyncio.run(read_back()) == PLANTED
+
+    async def audited() -> set[str]:
+        engine = make_engine(config.db_url)
+        async with make_sessionmaker(engine)() as session:
+            kinds = set((await session.exec(select(AuditEvent.kind))).all())
+        await engine.dispose()
+        return kinds
+
+    wanted = {
+        k.value for k in PRODUCED_BY["test_the_rotate_key_command_rewraps_and_status_tells_what_wraps_what"]
+    }
+    assert wanted <= asyncio.run(audited())
     missing = runner.invoke(collector_app, ["vault", "status", "--data-dir", str(tmp_path / "nowhere")])
     assert missing.exit_code == 2 and "no collector database" in missing.output
