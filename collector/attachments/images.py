@@ -7,10 +7,13 @@ its side still stands up. Blocking (Pillow): callers run these in a thread.
 
 from __future__ import annotations
 
+import contextlib
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from collector.attachments.errors import UploadRefused
 from collector.attachments.sniff import HEIC, HEIF_SUPPORTED, JPEG, PNG, WEBP, FileType
@@ -54,8 +57,30 @@ def open_checked(src: Path) -> Image.Image:
     return image
 
 
+@contextlib.contextmanager
+def _strict_decoding() -> Iterator[None]:
+    """A cut-off image is refused, whatever the process set: WeasyPrint (the handover PDF, in the
+    same collector process) sets Pillow's global ``LOAD_TRUNCATED_IMAGES`` on import. The lock keeps
+    two uploads from restoring each other's setting."""
+    with _DECODING:
+        before = ImageFile.LOAD_TRUNCATED_IMAGES
+        ImageFile.LOAD_TRUNCATED_IMAGES = False
+        try:
+            yield
+        finally:
+            ImageFile.LOAD_TRUNCATED_IMAGES = before
+
+
+_DECODING = threading.Lock()
+
+
 def clean_image(src: Path, dst: Path, file_type: FileType) -> ImageFacts:
     """Write ``src``'s pixels to ``dst`` as ``stored_type``, upright, without metadata."""
+    with _strict_decoding():
+        return _clean_image(src, dst, file_type)
+
+
+def _clean_image(src: Path, dst: Path, file_type: FileType) -> ImageFacts:
     fmt = _FORMATS[file_type.media_type]
     with open_checked(src) as original:
         try:
