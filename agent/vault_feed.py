@@ -13,6 +13,7 @@ import json
 import aiohttp
 
 from agent.credentials import BoundCredential, CredentialFileError, parse_credentials
+from drivers.bounded import TooLarge, read_bounded
 
 CREDENTIALS_PATH = "/api/v1/agent/credentials"
 MAX_REPLY_BYTES = 1_000_000  # thousands of credential sets; a site has a handful
@@ -32,8 +33,18 @@ async def fetch_site_credentials(
             aiohttp.ClientSession(timeout=timeout) as session,
             session.get(url, headers={"Authorization": f"Bearer {token}"}) as resp,
         ):
-            body = await _read_bounded(resp)
+            body = await read_bounded(
+                resp.content.iter_chunked(65536),
+                encoding=None,
+                raw_limit=MAX_REPLY_BYTES,
+                limit=MAX_REPLY_BYTES,
+                what="credential reply",
+            )
             status = resp.status
+    except TooLarge:
+        raise VaultFeedError(
+            f"the collector's credential reply is larger than {MAX_REPLY_BYTES} bytes"
+        ) from None
     except (aiohttp.ClientError, TimeoutError) as exc:
         raise VaultFeedError(
             f"the collector at {collector_url} could not be reached ({type(exc).__name__})"
@@ -51,14 +62,3 @@ async def fetch_site_credentials(
         raise VaultFeedError("the collector's credential reply is not the expected JSON") from None
     except CredentialFileError as exc:
         raise VaultFeedError(str(exc)) from None
-
-
-async def _read_bounded(resp: aiohttp.ClientResponse) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in resp.content.iter_chunked(65536):
-        size += len(chunk)
-        if size > MAX_REPLY_BYTES:
-            raise VaultFeedError(f"the collector's credential reply is larger than {MAX_REPLY_BYTES} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)

@@ -7,8 +7,27 @@ being read, never after it has been read whole. Pure: bytes in, bytes out, stand
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 import zlib
 from collections.abc import AsyncIterable
+
+# Each reply is bounded, but a scan reads from dozens of devices at once: hostile ones all sending
+# their limit together would add up (36 hosts x several calls x the limit). So a reply may grow past
+# SMALL_REPLY_BYTES only while it holds one of LARGE_READ_SLOTS; the others wait, holding at most
+# that much each. Real replies are small (the largest known, an NVR's GetProfiles, is ~600 kB).
+SMALL_REPLY_BYTES = 256 * 1024
+LARGE_READ_SLOTS = 4
+_slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = weakref.WeakKeyDictionary()
+
+
+def _large_read_slots() -> asyncio.Semaphore:
+    loop = asyncio.get_running_loop()
+    slots = _slots.get(loop)
+    if slots is None:
+        slots = _slots[loop] = asyncio.Semaphore(LARGE_READ_SLOTS)
+    return slots
+
 
 _WBITS = {
     "gzip": 16 + zlib.MAX_WBITS,
@@ -95,14 +114,23 @@ async def read_bounded(
     what: str = "reply",
 ) -> bytes:
     """Read a streamed body chunk by chunk: at most ``raw_limit`` bytes as sent and ``limit`` bytes
-    once decompressed, refused (``TooLarge``) as soon as either is passed."""
+    once decompressed, refused (``TooLarge``) as soon as either is passed. Past SMALL_REPLY_BYTES a
+    read waits for one of the process's few large-read slots (see above)."""
     inflater = BoundedInflater(encoding, limit, f"decompressed {what}")
     received = 0
     out = bytearray()
-    async for chunk in chunks:
-        received += len(chunk)
-        if received > raw_limit:
-            raise TooLarge(raw_limit, what)
-        out += inflater.feed(chunk)
-    inflater.finish()
-    return bytes(out)
+    slots: asyncio.Semaphore | None = None
+    try:
+        async for chunk in chunks:
+            received += len(chunk)
+            if received > raw_limit:
+                raise TooLarge(raw_limit, what)
+            out += inflater.feed(chunk)
+            if slots is None and max(received, len(out)) > SMALL_REPLY_BYTES:
+                slots = _large_read_slots()
+                await slots.acquire()
+        inflater.finish()
+        return bytes(out)
+    finally:
+        if slots is not None:
+            slots.release()
