@@ -18,7 +18,7 @@ import logging
 from collections.abc import Callable, Iterable
 
 from agent.collect import Collector, TargetResult
-from agent.identify import Plan, plan_for
+from agent.identify import Plan, plan_for, role_hint
 from drivers.base import Candidate, DeviceDriver, Ports
 
 log = logging.getLogger(__name__)
@@ -113,8 +113,9 @@ class StreamingCollect:
         results = list(await asyncio.gather(*self.tasks.values()))
         for result in results:
             latest = final.get(result.ip) or self.known.get(result.ip)
-            if latest is not None:
-                result.plan = dataclasses.replace(result.plan, candidate=latest)
+            if latest is not None:  # hints that came after the plan (an mDNS TXT) count for the device
+                hint = role_hint(latest) or result.plan.role_hint
+                result.plan = dataclasses.replace(result.plan, candidate=latest, role_hint=hint)
         return sorted(results, key=lambda r: _ip_key(r.ip))
 
     async def cancel(self) -> None:

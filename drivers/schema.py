@@ -464,6 +464,9 @@ class PortBinding(Record):
     """Correlation result: this MAC (and device) sits on this edge port."""
 
     KEY = ("switch_id", "port", "mac")
+    # Which sources confirmed a binding depends on what this scan heard (an mDNS announcement adds
+    # "arp" evidence, a lost one removes it): how we know, not what is, so it never makes a change.
+    VOLATILE = frozenset({"evidence"})
 
     switch_id: Text
     port: IfName

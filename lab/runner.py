@@ -59,6 +59,7 @@ SERVICES: dict[str, ServiceSpec] = {
     "mdns": ServiceSpec("lab.mdns", "start_mdns"),
     "snmp": ServiceSpec("lab.snmp.agent", "start_snmp"),
     "nas-snmp": ServiceSpec("lab.snmp.nas", "start_nas_snmp"),
+    "nas-web": ServiceSpec("lab.nas_web", "start_nas_web"),
     "ssh": ServiceSpec("lab.switch_cli.server", "start_ssh"),
 }
 
@@ -70,7 +71,7 @@ def services_for(item: OnvifDevice | Switch) -> list[str]:
 
     mdns = ["mdns"] if announces_mdns(item) else []
     if item.is_nas:
-        return ["nas-snmp", *mdns]  # Surveillance Station: no ONVIF server, no WS-Discovery
+        return ["nas-snmp", "nas-web", *mdns]  # Surveillance Station: no ONVIF server, no WS-Discovery
     return ["onvif", "wsd", *mdns]
 
 

@@ -16,7 +16,7 @@ from drivers.base import Candidate, DeviceDriver, DeviceReport, ReportNote
 from drivers.errors import AuthError, DeviceTimeout, DriverError, ProtocolError
 from drivers.schema import ProblemKind, RecorderInfo, Role
 from drivers.snmp import oids
-from drivers.snmp.parse import build_report, cisco_vlan_ids, enterprise_of, parse_system
+from drivers.snmp.parse import build_report, cisco_vlan_ids, enterprise_of, mac_of, parse_system
 from drivers.snmp.transport import PysnmpTransport, SnmpTransport, Walk
 
 log = logging.getLogger(__name__)
@@ -26,8 +26,9 @@ MAX_FDB_ROWS = 50_000
 MAX_SILENT_VLANS = 2  # per-VLAN instances that time out in a row before the rest are skipped
 PARALLEL_WALKS = 8  # concurrent walks per device; agents answer each in a few ms
 # An SNMP agent on a LAN answers a GET in milliseconds; a host without one (or a wrong v2c community)
-# is silent. One cheap GET decides, so silence costs this, not a call timeout times its retries.
-PROBE_TIMEOUT_S = 1.0
+# is silent. One cheap GET decides, so silence costs this, not a call timeout times its retries
+# (2 s: generous for a LAN, and for a busy agent that answers late but does answer).
+PROBE_TIMEOUT_S = 2.0
 
 # Walked on every switch: (what, columns). A missing table is normal (the walk comes back empty).
 COMMON_TABLES: dict[str, tuple[str, ...]] = {
@@ -145,14 +146,21 @@ async def read_recorder(
 ) -> DeviceReport:
     """Identity of a NAS/NVR recorder from its vendor MIB scalars and sysDescr (pure after the walk)."""
     notes: list[ReportNote] = []
-    if profile.snmp_identity_base:
+    # The vendor MIB for model/serial/firmware, IF-MIB's physical addresses for the MAC (a routed
+    # scan, or one on loopback, has no ARP to tell it).
+    for what, base in (("vendor identity", profile.snmp_identity_base), ("interfaces", oids.IF_PHYS_ADDRESS)):
+        if base is None:
+            continue
         try:
-            rows = rows | dict(await transport.walk(profile.snmp_identity_base, max_rows=200))
+            rows = rows | dict(await transport.walk(base, max_rows=200))
         except DriverError as exc:
-            notes.append(ReportNote(kind=exc.kind, operation="snmp vendor identity", message=str(exc)[:500]))
+            notes.append(ReportNote(kind=exc.kind, operation=f"snmp {what}", message=str(exc)[:500]))
     system = parse_system(rows)
     identity = vendors.identity_from_snmp(profile, rows, system.descr, system.name)
-    identity = identity.model_copy(update={"location": system.location or None})
+    macs = [mac_of(v) for o, v in sorted(rows.items()) if o.startswith(oids.IF_PHYS_ADDRESS + ".")]
+    identity = identity.model_copy(
+        update={"location": system.location or None, "mac": next((m for m in macs if m), None)}
+    )
     return DeviceReport(
         driver=driver,
         ip=ip,

@@ -4,6 +4,7 @@ What a client meets, as on DSM 7 with SNMP enabled (v2c, read-only community):
 - SNMPv2-MIB system group from net-snmp: sysObjectID is net-snmp's Linux agent
   (1.3.6.1.4.1.8072.3.2.10), sysDescr "Linux <hostname> <kernel> #<build> SMP <date> x86_64 GNU/Linux
   synology_<platform>_<model>" — the model hides in the last word, the DSM build in "#<build>";
+- IF-MIB ifTable: lo and eth0 (ifPhysAddress: the NAS's MAC);
 - SYNOLOGY-SYSTEM-MIB (enterprise 6574): modelName .1.5.1.0, serialNumber .1.5.2.0, version .1.5.3.0
   ("DSM 7.2-64570");
 - a wrong community gets no answer; `faults.snmp_timeout` or a gone device: silence.
@@ -46,6 +47,13 @@ def nas_rows(device: OnvifDevice) -> list[mib.Row]:
         (mib.SYS_NAME, ("str", device.name.encode())),
         (mib.SYS_LOCATION, ("str", device.placement.encode())),
         (mib.SYS_SERVICES, ("int", 76)),
+        # IF-MIB: the loopback interface, then eth0 with the NAS's MAC
+        (mib.oid("1.3.6.1.2.1.2.2.1.1.1"), ("int", 1)),
+        (mib.oid("1.3.6.1.2.1.2.2.1.1.2"), ("int", 2)),
+        (mib.oid("1.3.6.1.2.1.2.2.1.2.1"), ("str", b"lo")),
+        (mib.oid("1.3.6.1.2.1.2.2.1.2.2"), ("str", b"eth0")),
+        (mib.oid("1.3.6.1.2.1.2.2.1.6.1"), ("hex", b"")),
+        (mib.oid("1.3.6.1.2.1.2.2.1.6.2"), ("hex", mib.mac_bytes(device.mac))),
         (SYNO_MODEL, ("str", device.model.encode())),
         (SYNO_SERIAL, ("str", device.serial.encode())),
         (SYNO_VERSION, ("str", device.firmware.encode())),
