@@ -140,6 +140,14 @@ async def reveal(db: AsyncSession, ctx: Ctx, keys: VaultKeys, slug: str, entry_i
         value = await store.reveal(db, keys, entry, field)
     except (VaultError, KeyringError, VaultCryptoError) as exc:
         raise _refused(exc) from None
+    await _audit_reveal(db, ctx, site, customer, entry, field)
+    return value
+
+
+async def _audit_reveal(
+    db: AsyncSession, ctx: Ctx, site: Site, customer: Customer, entry: VaultEntry, field: str, **extra: Any
+) -> None:
+    detail = {"entry": entry.id, "field": field, "version": entry.version, "device": entry.device_id}
     await audit.record(
         db,
         ctx,
@@ -147,9 +155,8 @@ async def reveal(db: AsyncSession, ctx: Ctx, keys: VaultKeys, slug: str, entry_i
         target=f"site {site.slug} vault {entry.label!r} {field}",
         customer_id=customer.id,
         site_id=site.id,
-        detail={"entry": entry.id, "field": field, "version": entry.version, "device": entry.device_id},
+        detail={**detail, **extra},
     )
-    return value
 
 
 async def history(
@@ -405,15 +412,6 @@ async def reveal_site(
                 value = await store.reveal(db, keys, entry, field)
             except (VaultError, KeyringError, VaultCryptoError) as exc:
                 raise _refused(exc) from None
-            await audit.record(
-                db,
-                ctx,
-                audit.Kind.VAULT_REVEAL,
-                target=f"site {site.slug} vault {entry.label!r} {field}",
-                customer_id=customer.id,
-                site_id=site.id,
-                detail={"entry": entry.id, "field": field, "version": entry.version,
-                        "device": entry.device_id, "purpose": purpose},
-            )  # fmt: skip
+            await _audit_reveal(db, ctx, site, customer, entry, field, purpose=purpose)
             out.append(RevealedValue(entry, field, value))
     return out
