@@ -1,5 +1,6 @@
 // Zoom buttons for the wiring diagram: the image's width steps between "fit the frame" and its
-// natural size times 4; the frame scrolls (and pinch-zoom works natively on a phone).
+// natural size times 4; the frame scrolls (and pinch-zoom works natively on a phone). A diagram
+// that would shrink below 60 % to fit (a phone) opens at its natural size, readable, to scroll.
 (function () {
   "use strict";
   var img = document.getElementById("diagram");
@@ -31,5 +32,12 @@
       apply();
     });
   });
+  function start() {
+    scale = fitScale() < 0.6 ? 1 : 0;
+    apply();
+  }
+
+  if (img.complete && img.naturalWidth) start();
+  else img.addEventListener("load", start);
   apply();
 })();
