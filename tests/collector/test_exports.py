@@ -210,3 +210,16 @@ async def test_cli_export_writes_the_file_and_is_audited(api: Api, tmp_path: Pat
         assert missing.exit_code == 1 and "not found" in missing.output.lower()
     finally:
         await w.close()
+
+
+async def test_openapi_documents_the_downloads(api: Api) -> None:
+    resp = await api.client.get("/api/v1/openapi.json")
+    doc = await resp.json()
+    export = doc["paths"]["/api/v1/sites/{site}/export.{format}"]["get"]
+    params = {p["name"]: p for p in export["parameters"]}
+    assert params["format"]["schema"] == {"type": "string", "enum": ["pdf", "xlsx", "csv", "json"]}
+    assert {"version", "credentials"} <= set(params)
+    assert {"application/pdf", "text/csv", "application/json"} <= set(export["responses"]["200"]["content"])
+    diagram = doc["paths"]["/api/v1/sites/{site}/diagram.svg"]["get"]
+    assert list(diagram["responses"]["200"]["content"]) == ["image/svg+xml"]
+    assert "site:export" in diagram["description"]
