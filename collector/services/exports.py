@@ -19,7 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from collector import documents
 from collector.auth import Action, Role, permits
 from collector.db import queries
-from collector.db.models import Site
+from collector.db.models import Customer, Site
 from collector.documents import AsBuiltRecord, BaselineInfo, Branding, SealedCredential, SiteInfo
 from collector.errors import ApiError, not_found
 from collector.ingest import SnapshotCache, load_snapshot
@@ -102,7 +102,7 @@ class Export:
         return headers
 
 
-def may_include_credentials(ctx: Ctx, site: Site, customer: Any) -> bool:
+def may_include_credentials(ctx: Ctx, site: Site, customer: Customer) -> bool:
     """Staff allowed to reveal this site's passwords; a customer never gets them in a document."""
     role = ctx.identity.role
     return (

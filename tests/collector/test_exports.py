@@ -178,6 +178,8 @@ async def test_pages_offer_the_documents_and_the_diagram(api: Api) -> None:
         async with web.get(f"/sites/{w.inside.site}/diagram") as resp:
             diagram = await resp.text()
         assert resp.status == 200 and f"/sites/{w.inside.site}/diagram.svg?version=2" in diagram
+        async with web.get(f"/sites/{w.inside.site}/diagram?version=9") as resp:
+            assert resp.status == 404
         async with web.get(f"/sites/{w.inside.site}/export.csv") as resp:
             assert resp.status == 200 and w.inside.serial in await resp.text()
         exports = await audit_rows(w, "export.download", w.inside.site)

@@ -7,6 +7,8 @@ from aiohttp import web
 
 from collector.api.common import int_param
 from collector.api.exports import download
+from collector.db import queries
+from collector.errors import not_found
 from collector.keys import sessions_key
 from collector.services import exports as export_service
 from collector.services import sites as site_service
@@ -30,7 +32,10 @@ async def diagram_page(request: web.Request) -> web.Response:
         site, customer = await site_service.find_site(
             db, ctx(request), request.match_info["site"], view="diagram"
         )
-    number = int_param(version, "version") if version is not None else site.latest_version
+        assert site.id is not None
+        number = int_param(version, "version") if version is not None else site.latest_version
+        if number and await queries.version_meta(db, site.id, number) is None:
+            raise not_found(f"version {number} of site {site.slug!r}")
     return await render(
         request, "pages/sites/diagram.html", area="sites", site=site, customer=customer, version=number
     )
