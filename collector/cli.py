@@ -528,6 +528,44 @@ def policy_list(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> N
     _table(_run(data_dir, database_url, work), ["ROLE", "SECOND FACTOR", "DEVICES"])
 
 
+@collector_app.command("export")
+def export(
+    site: Annotated[str, typer.Argument(help="The site id")],
+    fmt: Annotated[str, typer.Option("--format", help="pdf | xlsx | csv | json")] = "pdf",
+    version: Annotated[int | None, typer.Option("--version", min=1, help="Default: the latest")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="File to write (default: its own name, here)")
+    ] = None,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Write a site's handover PDF, workbook, devices CSV or JSON (audited as an export by the CLI)."""
+    from collector.errors import ApiError
+    from collector.ingest import SnapshotCache
+    from collector.services import exports
+    from collector.vault.keyring import KeyringSource
+    from collector.vault.store import VaultKeys
+
+    try:
+        chosen = exports.parse_format(fmt)
+    except ApiError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(2) from None
+
+    async def work(db: AsyncSession, ctx: Ctx, config: CollectorConfig) -> exports.Prepared:
+        sources = exports.Sources(
+            SnapshotCache(), config.removed_after_scans, VaultKeys(KeyringSource.for_config(config))
+        )
+        return await exports.prepare(db, ctx, sources, site, chosen, version=version, via="cli")
+
+    # The audit entry is committed before the render, which runs with the database closed.
+    prepared = _run(data_dir, database_url, work)
+    document = asyncio.run(exports.render(prepared))
+    target = out or Path(document.filename)
+    target.write_bytes(document.body)
+    typer.echo(f"{target} ({len(document.body)} bytes)")
+
+
 def _mount_vault() -> None:
     from collector.vault.cli import vault_app
 

@@ -48,6 +48,9 @@ def build_openapi(routes: Iterable[Route]) -> dict[str, Any]:
         ok: dict[str, Any] = {"description": _STATUS_TEXT.get(r.status, "OK")}
         if r.response is not None:
             ok["content"] = {r.media_type: {"schema": refs[(r.response, "serialization")]}}
+        elif r.media_type != "application/json":  # a file: each of its types, as bytes
+            binary = {"schema": {"type": "string", "format": "binary"}}
+            ok["content"] = {media: binary for media in r.media_type.split(",")}
         responses: dict[str, Any] = {str(r.status): ok}
         error_schema = {"application/json": {"schema": refs[(ErrorBody, "serialization")]}}
         for status in r.errors:
@@ -74,13 +77,20 @@ def build_openapi(routes: Iterable[Route]) -> dict[str, Any]:
     }
 
 
+_PATH_SCHEMAS: dict[str, dict[str, Any]] = {
+    "version": {"type": "integer"},
+    "agent_id": {"type": "integer"},
+    "format": {"type": "string", "enum": ["pdf", "xlsx", "csv", "json"]},
+}
+
+
 def _parameters(route: Route) -> list[dict[str, Any]]:
     params: list[dict[str, Any]] = [
         {
             "name": name,
             "in": "path",
             "required": True,
-            "schema": {"type": "integer" if name in ("version", "agent_id") else "string"},
+            "schema": _PATH_SCHEMAS.get(name, {"type": "string"}),
         }
         for name in _PATH_PARAM.findall(route.path)
     ]

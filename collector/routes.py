@@ -10,7 +10,19 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 from pydantic import BaseModel
 
-from collector.api import agents, audit, baselines, diffs, enrol, meta, people, sites, snapshots, vault
+from collector.api import (
+    agents,
+    audit,
+    baselines,
+    diffs,
+    enrol,
+    exports,
+    meta,
+    people,
+    sites,
+    snapshots,
+    vault,
+)
 from collector.api.guard import guarded
 from collector.api.schemas import (
     AgentCredentials,
@@ -96,6 +108,16 @@ AUDIT_FILTERS = (
     Param("until", "query", "ISO 8601 time, exclusive", type="string"),
     *LIST,
 )
+EXPORT_PARAMS = (
+    Param("version", "query", "Version to render (default latest)"),
+    Param(
+        "credentials",
+        "query",
+        "1: add the credentials annex to the PDF (staff who may reveal "
+        "passwords; every value audited as a reveal; never cached)",
+    ),
+)
+EXPORT_TYPES = "application/pdf,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet,text/csv"
 IF_MATCH = Param("If-Match", "header", 'The ETag ("r<revision>") the edit was made from', type="string")
 ROUTES: tuple[Route, ...] = (
     Route("POST", f"{API}/enrol", enrol.enrol, "enrol", "Trade a one-time enrolment code for an agent token",
@@ -120,6 +142,13 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", f"{API}/sites/{{site}}/versions/{{version}}/snapshot.json", sites.download_snapshot,
           "version-snapshot", "Download the snapshot (canonical JSON, as an attachment; audited)",
           A.EXPORT_SITE, response=Snapshot, errors=(401, 403, 404, 422)),
+    Route("GET", f"{API}/sites/{{site}}/export.{{format}}", exports.export, "export",
+          "The as-built record as handover PDF, XLSX workbook, devices CSV or JSON (attachment; audited)",
+          A.EXPORT_SITE, media_type=f"{EXPORT_TYPES},application/json", params=EXPORT_PARAMS,
+          errors=(401, 403, 404, 422, 503)),
+    Route("GET", f"{API}/sites/{{site}}/diagram.svg", exports.diagram, "diagram",
+          "The wiring diagram (SVG: switches, ports, what is plugged in; audited as an export)",
+          A.EXPORT_SITE, media_type="image/svg+xml", params=EXPORT_PARAMS[:1], errors=(401, 403, 404, 422)),
     Route("GET", f"{API}/sites/{{site}}/diff", diffs.diff_versions, "diff", "Diff between any two versions",
           A.READ_SITE, response=DiffResponse,
           params=(Param("from", "query", "Older version", True), Param("to", "query", "Newer version", True)),

@@ -140,6 +140,14 @@ async def reveal(db: AsyncSession, ctx: Ctx, keys: VaultKeys, slug: str, entry_i
         value = await store.reveal(db, keys, entry, field)
     except (VaultError, KeyringError, VaultCryptoError) as exc:
         raise _refused(exc) from None
+    await _audit_reveal(db, ctx, site, customer, entry, field)
+    return value
+
+
+async def _audit_reveal(
+    db: AsyncSession, ctx: Ctx, site: Site, customer: Customer, entry: VaultEntry, field: str, **extra: Any
+) -> None:
+    detail = {"entry": entry.id, "field": field, "version": entry.version, "device": entry.device_id}
     await audit.record(
         db,
         ctx,
@@ -147,9 +155,8 @@ async def reveal(db: AsyncSession, ctx: Ctx, keys: VaultKeys, slug: str, entry_i
         target=f"site {site.slug} vault {entry.label!r} {field}",
         customer_id=customer.id,
         site_id=site.id,
-        detail={"entry": entry.id, "field": field, "version": entry.version, "device": entry.device_id},
+        detail={**detail, **extra},
     )
-    return value
 
 
 async def history(
@@ -382,3 +389,29 @@ async def grant(db: AsyncSession, ctx: Ctx, user_name: str, granted: bool) -> Us
         detail={"granted": granted},
     )
     return user
+
+
+@dataclass(frozen=True)
+class RevealedValue:
+    entry: VaultEntry
+    field: str
+    value: str
+
+
+async def reveal_site(
+    db: AsyncSession, ctx: Ctx, keys: VaultKeys, site: Site, customer: Customer, *, purpose: str
+) -> list[RevealedValue]:
+    """Every current value of a site's vault in clear (a credentials annex), one audit entry per
+    value, as if each were revealed on its own. The caller found ``site`` with ``find_site``."""
+    ensure(ctx.identity, Action.REVEAL_SECRET)
+    assert site.id is not None
+    out: list[RevealedValue] = []
+    for entry in await store.site_entries(db, site.id):
+        for field in (f for f in entry.secret_fields.split(",") if f):
+            try:
+                value = await store.reveal(db, keys, entry, field)
+            except (VaultError, KeyringError, VaultCryptoError) as exc:
+                raise _refused(exc) from None
+            await _audit_reveal(db, ctx, site, customer, entry, field, purpose=purpose)
+            out.append(RevealedValue(entry, field, value))
+    return out

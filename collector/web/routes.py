@@ -21,7 +21,7 @@ from collector.throttle import SlowDown
 from collector.web.filters import FILTERS
 from collector.web.guard import login_account_throttle_key, login_client_throttle_key, page
 from collector.web.middleware import add_security_headers, pages_middleware
-from collector.web.pages import account, admin, sites, vault
+from collector.web.pages import account, admin, documents, sites, vault
 from collector.web.render import jinja_key
 from collector.web.session import session_layer
 
@@ -65,6 +65,9 @@ PAGES: tuple[Page, ...] = (
     Page("POST", "/sites/{site}/versions/{version}/approve", sites.approve_version, "web-approve",
          A.APPROVE_BASELINE),
     Page("GET", "/sites/{site}/diff", sites.diff_page, "web-diff", A.READ_SITE),
+    Page("GET", "/sites/{site}/export.{format}", documents.export_download, "web-export", A.EXPORT_SITE),
+    Page("GET", "/sites/{site}/diagram", documents.diagram_page, "web-diagram", A.READ_SITE),
+    Page("GET", "/sites/{site}/diagram.svg", documents.diagram_svg, "web-diagram-svg", A.EXPORT_SITE),
     Page("GET", "/sites/{site}/vault", vault.vault_page, "web-vault", A.READ_VAULT),
     Page("POST", "/sites/{site}/vault", vault.entry_submit, "web-vault-create", A.EDIT_VAULT),
     Page("POST", "/sites/{site}/vault/upload", vault.import_submit, "web-vault-upload", A.EDIT_VAULT),

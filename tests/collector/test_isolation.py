@@ -279,6 +279,8 @@ API_CASES: dict[str, Builder] = {
     "version": site_path("/versions/1"),
     "version-snapshot": site_path("/versions/1/snapshot.json"),
     "diff": site_path("/diff?from=1&to=2"),
+    "export": site_path("/export.csv"),  # the same service renders every format; CSV is the cheap one
+    "diagram": site_path("/diagram.svg"),
     "diff-baseline": site_path("/diff/baseline"),
     "baseline": site_path("/baseline"),
     "approve-baseline": _approve,
@@ -312,7 +314,8 @@ API_CASES: dict[str, Builder] = {
     "vault-upload": _vault_import,
     "agent-credentials": simple("GET", "/api/v1/agent/credentials"),
 }  # fmt: skip
-SCOPED_API = {"push-snapshot", "site", "versions", "version", "version-snapshot", "diff", "diff-baseline",
+SCOPED_API = {"push-snapshot", "site", "versions", "version", "version-snapshot", "export", "diagram",
+              "diff", "diff-baseline",
               "baseline", "approve-baseline", "revoke-agent", "user", "update-user", "disable-user",
               "enable-user", "reset-link", "revoke-token", "approve-device", "revoke-device", "vault",
               "vault-create", "vault-update", "vault-reveal", "vault-history", "vault-upload"}  # fmt: skip
@@ -397,6 +400,9 @@ PAGE_CASES: dict[str, Builder] = {
     "web-snapshot": page_path("/versions/1/snapshot.json"),
     "web-approve": _web_approve,
     "web-diff": page_path("/diff?from=1&to=2"),
+    "web-export": page_path("/export.xlsx"),
+    "web-diagram": page_path("/diagram"),
+    "web-diagram-svg": page_path("/diagram.svg"),
     "web-customers": simple("GET", "/customers"),
     "web-customer-submit": simple("POST", "/customers", 303,
                                   data={"action": "add", "name": new("c"), "region": inside_region}),
@@ -422,6 +428,7 @@ PAGE_CASES: dict[str, Builder] = {
     "web-vault-history": vault_page_case("/history", "GET", 200),
 }  # fmt: skip
 SCOPED_PAGES = {"web-site", "web-versions", "web-version", "web-snapshot", "web-approve", "web-diff",
+                "web-export", "web-diagram", "web-diagram-svg",
                 "web-user", "web-user-update", "web-user-action", "web-token-revoke",
                 "web-device-submit", "web-vault", "web-vault-create", "web-vault-upload", "web-vault-update",
                 "web-vault-reveal", "web-vault-history"}  # fmt: skip
