@@ -15,6 +15,7 @@ from collector.db.models import Customer, Site
 from collector.errors import not_found
 from collector.ingest import load_snapshot
 from collector.keys import sessions_key, snapshot_cache_key
+from collector.services import record as record_service
 from collector.services import sites as site_service
 from collector.services.context import Ctx
 from collector.web import lookups
@@ -87,6 +88,7 @@ async def _record_context(
         "can_approve": permits(c.identity, Action.APPROVE_BASELINE, site_service.resource_of(site, customer))
         and site.baseline_version != number,
         "can_vault": permits(c.identity, Action.READ_VAULT, site_service.resource_of(site, customer)),
+        "last_visit": await record_service.last_visit(db, site),
     }
 
 
