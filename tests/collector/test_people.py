@@ -72,6 +72,19 @@ PRODUCED_BY: dict[str, set[Kind]] = {
         Kind.SNAPSHOT_PUSH,
     },
     "test_cli_sets_up_a_fresh_install": {Kind.ENROL_CODE_ISSUE, Kind.USER_CREATE, Kind.CUSTOMER_CREATE},
+    # tests/collector/test_record_web.py
+    "test_photo_upload_strips_gps_and_is_served_only_after_the_scope_check": {
+        Kind.ATTACHMENT_UPLOAD,
+        Kind.ATTACHMENT_DOWNLOAD,
+        Kind.SITE_READ,
+    },
+    "test_pin_placed_stale_edit_refused_and_a_replaced_camera_flagged": {
+        Kind.ATTACHMENT_UPLOAD,
+        Kind.FLOOR_PLAN_CREATE,
+        Kind.PIN_SAVE,
+    },
+    "test_quote_import_row_errors_then_reconciliation": {Kind.QUOTE_IMPORT},
+    "test_visit_added_and_shown_as_last_visit": {Kind.VISIT_ADD},
 }
 
 
