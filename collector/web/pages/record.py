@@ -19,6 +19,7 @@ from collector.attachments.upload import AttachmentKind
 from collector.auth import Action, permits
 from collector.db import queries
 from collector.db.models import Customer, Site
+from collector.db.record_tables import FloorPlan
 from collector.diff import device_label
 from collector.errors import ApiError, forbidden
 from collector.ingest import load_snapshot
@@ -201,7 +202,10 @@ async def pin_submit(request: web.Request) -> web.StreamResponse:
         )  # fmt: skip
         version = int_param(version_text, "version") if version_text else None
         async with request.app[sessions_key]() as db, db.begin():
-            await record_service.place_pin(db, c, slug, plan_id, draft, version)
+            pin = await record_service.place_pin(db, c, slug, plan_id, draft, version)
+            plan = await db.get(FloorPlan, plan_id)
+            site = await db.get(Site, plan.site_id) if plan else None
+            latest = await _latest(request, db, site) if site else None
     except ApiError as exc:
         if exc.status not in REFUSALS:
             raise
@@ -209,7 +213,8 @@ async def pin_submit(request: web.Request) -> web.StreamResponse:
         if exc.status == 409:
             message = f"Not saved: {exc.message}. The plan below shows the current pins."
         return await _plans(request, status=exc.status, error=message)
-    done = f"{draft.device_id} placed"
+    names = {d.id: device_label(d) for d in latest.devices} if latest else {}
+    done = f"{names.get(pin.device_id, pin.device_id)} placed (pin version {pin.version})"
     return redirect(
         url(request, "web-record-plans", query={"done": done}, site=slug).with_fragment(f"plan-{plan_id}")
     )
