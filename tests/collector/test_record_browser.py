@@ -107,6 +107,26 @@ async def test_photo_upload_and_pin_by_tap(api: Api, browser: Browser, tmp_path:
     assert await option.get_attribute("data-version") == "1"  # now a pin to move, at version 1
     await page.screenshot(path=tmp_path / f"record-plan-{viewport['width']}.png", full_page=True)
     assert await page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+
+    # The quote, imported from a CSV and reconciled against the scan; then a visit, on the site page.
+    await page.get_by_role("link", name="Quote").click()
+    quote = tmp_path / "quote.csv"
+    quote.write_text("Qty,Manufacturer,Model\n2,Hikvision,DS-2CD2T47G2-L\n3,AXIS,P3245-LVE\n")
+    await page.set_input_files("#quote-file", str(quote))
+    await page.get_by_role("button", name="Import").click()
+    await expect(page.locator(".flash").first).to_contain_text("quote imported: 2 lines")
+    await expect(page.locator("table.quote tbody tr")).to_have_count(2)
+    await page.screenshot(path=tmp_path / f"record-quote-{viewport['width']}.png", full_page=True)
+    assert await page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+    await page.get_by_role("link", name="Visits").click()
+    await page.fill("#visit-reason", "Gate camera mounted")
+    await page.fill("#visit-work", "Mounted and aimed the gate camera; pinned it on the plan.")
+    await page.get_by_role("button", name="Save visit").click()
+    await expect(page.locator(".visits li")).to_have_count(1)
+    await page.screenshot(path=tmp_path / f"record-visits-{viewport['width']}.png", full_page=True)
+    await page.goto(f"{base}/sites/{site}")
+    await expect(page.locator("#last-visit")).to_contain_text("Gate camera mounted")
+    await page.locator("#site-record").screenshot(path=tmp_path / f"record-site-nav-{viewport['width']}.png")
     await context.close()
     keep_shots(tmp_path)
 
