@@ -201,6 +201,28 @@ async def place_pin(
     return pin
 
 
+async def repoint_pin(
+    db: AsyncSession, ctx: Ctx, slug: str, pin_id: int, device_id: str, expected_version: int
+) -> DevicePin:
+    """Hand a pin to the unit that replaced the one it showed (the version as the page showed it)."""
+    site, customer = await find_site(db, ctx, slug, Action.EDIT_RECORD)
+    pin = await db.get(DevicePin, pin_id)
+    plan = await db.get(FloorPlan, pin.floor_plan_id) if pin is not None else None
+    if pin is None or plan is None or plan.site_id != site.id:
+        raise not_found(f"pin {pin_id} of site {slug!r}")
+    before = pin.device_id
+    try:
+        pin = await placement_db.repoint_pin(
+            db, pin_id=pin_id, device_id=device_id.strip(), user=ctx.identity.name,
+            expected_version=expected_version, now=ctx.now,
+        )  # fmt: skip
+    except RecordError as exc:
+        raise refused(exc) from None
+    await _audit(db, ctx, audit.Kind.PIN_SAVE, site, customer, f"plan {plan.name!r} pin {pin.device_id}",
+                 plan=plan.id, device={"from": before, "to": pin.device_id}, version=pin.version)  # fmt: skip
+    return pin
+
+
 # ---------------------------------------------------------------- quote
 
 

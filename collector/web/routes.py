@@ -79,6 +79,8 @@ PAGES: tuple[Page, ...] = (
     Page("GET", "/sites/{site}/plans", record.plans_page, "web-record-plans", A.READ_SITE),
     Page("POST", "/sites/{site}/plans", record.plan_submit, "web-record-plan-upload", A.EDIT_RECORD),
     Page("POST", "/sites/{site}/plans/{plan}/pins", record.pin_submit, "web-record-pin", A.EDIT_RECORD),
+    Page("POST", "/sites/{site}/pins/{pin}/repoint", record.repoint_submit, "web-record-repoint",
+         A.EDIT_RECORD),
     Page("GET", "/sites/{site}/quote", record.quote_page, "web-record-quote", A.READ_SITE),
     Page("POST", "/sites/{site}/quote", record.quote_submit, "web-record-quote-upload", A.EDIT_RECORD),
     Page("GET", "/sites/{site}/visits", record.visits_page, "web-record-visits", A.READ_SITE),

@@ -24,6 +24,7 @@ from collector.attachments.upload import AttachmentKind, UploadPolicy, store_upl
 from collector.auth import Action, cli_admin
 from collector.db.models import RegisteredDevice
 from collector.keys import attachment_store_key, sessions_key
+from collector.record.placement_db import PinDraft
 from collector.routes import ROUTES
 from collector.services import accounts, people, record
 from collector.services.context import Ctx
@@ -466,6 +467,16 @@ def plan_file() -> dict[str, tuple[str, bytes, str]]:
     return {"file": ("plan.png", png((300, 200)), "image/png")}
 
 
+async def _web_record_repoint(w: World, side: str, caller: str) -> Req:
+    s = side_of(w, side)
+    plan = await record_plan(w, side)
+    async with w.app[sessions_key]() as db, db.begin():
+        draft = PinDraft(unique_name("cam"), 0.5, 0.5)
+        pin = await record.place_pin(db, await ctx_admin(), s.site, plan, draft, None)
+    return Req("POST", f"/sites/{s.site}/pins/{pin.id}/repoint", ok=303, slug=s.site,
+               data={"device_id": unique_name("cam-new"), "version": str(pin.version)})  # fmt: skip
+
+
 def quote_file() -> dict[str, tuple[str, bytes, str]]:
     return {"file": ("quote.csv", b"Qty,Manufacturer,Model\n2,Hikvision,DS-2CD2T47G2-L\n", "text/csv")}
 
@@ -534,6 +545,7 @@ PAGE_CASES: dict[str, Builder] = {
     "web-record-plans": page_path("/plans"),
     "web-record-plan-upload": _web_record_upload("/plans", "floor_plan", plan_file),
     "web-record-pin": _web_record_pin,
+    "web-record-repoint": _web_record_repoint,
     "web-record-quote": page_path("/quote"),
     "web-record-quote-upload": _web_record_upload("/quote", "quote", quote_file),
     "web-record-visits": page_path("/visits"),
@@ -544,6 +556,7 @@ SCOPED_PAGES = {"web-site", "web-versions", "web-version", "web-snapshot", "web-
                 "web-device-submit", "web-vault", "web-vault-create", "web-vault-upload", "web-vault-update",
                 "web-vault-reveal", "web-vault-history", "web-record-files", "web-record-upload",
                 "web-record-file", "web-record-plans", "web-record-plan-upload", "web-record-pin",
+                "web-record-repoint",
                 "web-record-quote", "web-record-quote-upload", "web-record-visits",
                 "web-record-visit-add"}  # fmt: skip
 LAST = ("web-logout",)  # ends the caller's session: after everything else

@@ -212,6 +212,17 @@ async def test_pin_placed_stale_edit_refused_and_a_replaced_camera_flagged(api: 
     page = await (await api.client.get(f"/sites/{site}/plans")).text()
     assert 'id="attention"' in page and "replaced by another unit" in page and "move the pin" in page
     assert 'class="pin s-replaced"' in page
+    # One tap hands the pin to the new unit: the flag goes, the pin stays where it was.
+    repoint = re.search(r'action="(/sites/[^"]+/pins/\d+/repoint)"', page)
+    assert repoint and f'name="device_id" value="{swap.id}"' in page
+    resp = await api.client.post(repoint.group(1), data={"csrf": csrf, "device_id": swap.id, "version": "2"},
+                                 allow_redirects=False)  # fmt: skip
+    assert resp.status == 303
+    page = await (await api.client.get(f"/sites/{site}/plans")).text()
+    assert 'class="pin s-replaced"' not in page and 'class="pin s-ok"' in page and 'cx="150.0"' in page
+    stale = await api.client.post(repoint.group(1), data={"csrf": csrf, "device_id": gate.id, "version": "2"},
+                                  allow_redirects=False)  # fmt: skip
+    assert stale.status == 409 and "Not saved" in await stale.text()
     await assert_audited(api.app, start, "test_pin_placed_stale_edit_refused_and_a_replaced_camera_flagged")
 
 

@@ -220,6 +220,23 @@ async def pin_submit(request: web.Request) -> web.StreamResponse:
     )
 
 
+async def repoint_submit(request: web.Request) -> web.StreamResponse:
+    """The pin of a swapped camera handed to the new unit, in one tap ("move the pin to the new unit")."""
+    form = await form_with_csrf(request)
+    c, slug = ctx(request), request.match_info["site"]
+    pin_id = int_param(request.match_info["pin"], "pin")
+    try:
+        version = int_param(form.get("version"), "version")
+        async with request.app[sessions_key]() as db, db.begin():
+            pin = await record_service.repoint_pin(db, c, slug, pin_id, form.get("device_id", ""), version)
+    except ApiError as exc:
+        if exc.status not in REFUSALS:
+            raise
+        return await _plans(request, status=exc.status, error=f"Not saved: {exc.message}")
+    target = url(request, "web-record-plans", query={"done": "pin moved to the new unit"}, site=slug)
+    return redirect(target.with_fragment(f"plan-{pin.floor_plan_id}"))
+
+
 # ---------------------------------------------------------------- quote
 
 
