@@ -15,9 +15,9 @@ from collector.db.migrate import upgrade
 from collector.db.models import Site
 from collector.db.session import is_sqlite, make_engine, make_sessionmaker
 from collector.enrolment import issue_code
-from tests.collector.conftest import config, db_url, pg_url, unique_site
+from tests.collector.conftest import config, db_url, pg_url, pg_vault_key_file, unique_site
 
-__all__ = ["config", "db_url", "pg_url"]
+__all__ = ["config", "db_url", "pg_url", "pg_vault_key_file"]
 
 Sessions = async_sessionmaker[AsyncSession]
 
