@@ -155,6 +155,9 @@ class Demo:
             console.rule("[bold]3. scan the site with the vault's logins and push")
             await self._scan(runner, token_file)
             await self._approve(tech_token, 1)
+            from asbuilt.demo_record import seed_record
+
+            console.print(await seed_record(config, self.site_id))  # the site record beside the scan
             if change:
                 console.rule("[bold]4. the site drifts; scan again")
                 await self._drift(runner)

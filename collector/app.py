@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from collector.attachments.intake import sweep_staging
+from collector.attachments.storage import FilesystemStore
+from collector.attachments.upload import UploadPolicy
 from collector.config import CollectorConfig
 from collector.db.migrate import upgrade
 from collector.db.session import is_sqlite, make_engine, make_sessionmaker
@@ -16,11 +20,13 @@ from collector.keys import (
     admin_token_key,
     api_auth_throttle_key,
     api_rate_key,
+    attachment_store_key,
     config_key,
     engine_key,
     secret_box_key,
     sessions_key,
     snapshot_cache_key,
+    upload_policy_key,
     vault_keys_key,
 )
 from collector.middlewares import errors_middleware
@@ -49,6 +55,10 @@ def create_app(config: CollectorConfig) -> web.Application:
     app[api_auth_throttle_key] = SlowDown(free=10, base_s=1.0, max_s=30.0)
     app[api_rate_key] = RateLimit(rate_per_s=config.api_rate_per_s, burst=config.api_burst)
     app[vault_keys_key] = VaultKeys(KeyringSource.for_config(config))
+    app[attachment_store_key] = store = FilesystemStore.in_data_dir(config.data_dir)
+    app[upload_policy_key] = UploadPolicy.from_env(os.environ)
+    if store.staging_dir.is_dir():
+        sweep_staging(store.staging_dir)  # what a crash mid-upload left behind
     app.cleanup_ctx.append(database_context)
     app.cleanup_ctx.append(jobs_context)  # after the database: its worker needs the sessions
     setup_routes(app)

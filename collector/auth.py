@@ -48,6 +48,8 @@ class Action(StrEnum):
     EDIT_VAULT = "vault:edit"  # add, change, import entries
     READ_VAULT_HISTORY = "vault:history"  # earlier values (for recovery)
     FETCH_CREDENTIALS = "vault:fetch"  # an agent takes its own site's credential sets for a scan
+    EDIT_RECORD = "record:edit"  # the site record: photos and files, floor plans and pins, the quote
+    ADD_VISIT = "visit:add"  # the service-visit log (support may note a visit too)
 
 
 class IdentityKind(StrEnum):
@@ -65,8 +67,14 @@ ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
     Role.ADMIN: frozenset(Action) - AGENT_ACTIONS,
     Role.TECHNICIAN: _EVERY_USER
     | _VAULT_STAFF
-    | {Action.APPROVE_BASELINE, Action.MANAGE_AGENTS, Action.EDIT_VAULT},
-    Role.SUPPORT: _EVERY_USER | _VAULT_STAFF,
+    | {
+        Action.APPROVE_BASELINE,
+        Action.MANAGE_AGENTS,
+        Action.EDIT_VAULT,
+        Action.EDIT_RECORD,
+        Action.ADD_VISIT,
+    },
+    Role.SUPPORT: _EVERY_USER | _VAULT_STAFF | {Action.ADD_VISIT},
     Role.CUSTOMER: _EVERY_USER,
 }
 CUSTOMER_ADMIN_ACTIONS = frozenset({Action.READ_AUDIT})  # a customer's own admin reads its audit

@@ -19,11 +19,19 @@ from collector.api import (
     exports,
     meta,
     people,
+    record,
     sites,
     snapshots,
     vault,
 )
 from collector.api.guard import guarded
+from collector.api.record_schemas import (
+    AttachmentList,
+    AttachmentPublic,
+    VisitList,
+    VisitPublic,
+    VisitRequest,
+)
 from collector.api.schemas import (
     AgentCredentials,
     AgentPublic,
@@ -237,6 +245,25 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", f"{API}/agent/credentials", vault.agent_credentials, "agent-credentials",
           "An agent's own site's credential sets for a scan (memory only; audited)", A.FETCH_CREDENTIALS,
           response=AgentCredentials, errors=(401, 403, 404, 503)),
+    Route("GET", f"{API}/sites/{{site}}/attachments", record.list_attachments, "record-attachments",
+          "The site's photos and files, newest first (audited as a read)", A.READ_SITE,
+          response=AttachmentList, params=(Param("kind", "query", "photo, floor_plan, ...", type="string"),),
+          errors=(401, 403, 404, 422)),
+    Route("POST", f"{API}/sites/{{site}}/attachments", record.upload_attachment, "record-upload",
+          "Upload a file (multipart/form-data: kind, caption, device_id, then file); type sniffed, images "
+          "stored without EXIF/GPS", A.EDIT_RECORD, 201, response=AttachmentPublic,
+          errors=(401, 403, 404, 413, 415, 422)),
+    Route("GET", f"{API}/sites/{{site}}/attachments/{{attachment}}", record.download_attachment,
+          "record-download", "Download one file (audited), or its thumbnail/preview", A.READ_SITE,
+          media_type="application/octet-stream",
+          params=(Param("variant", "query", "file (default), thumbnail or preview", type="string"),),
+          errors=(401, 403, 404, 422)),
+    Route("GET", f"{API}/sites/{{site}}/visits", record.list_visits, "record-visits",
+          "Service visits, newest first, and the last visit's date", A.READ_SITE, response=VisitList,
+          errors=(401, 403, 404)),
+    Route("POST", f"{API}/sites/{{site}}/visits", record.add_visit, "record-visit-add",
+          "Note a service visit (date, technician, reason, what was done)", A.ADD_VISIT, 201, VisitRequest,
+          VisitPublic, errors=(401, 403, 404, 422)),
     Route("GET", f"{API}/openapi.json", meta.openapi, "openapi", "This document", A.PUBLIC),
 )  # fmt: skip
 

@@ -83,6 +83,15 @@ async def add_floor_plan(
     return plan
 
 
+async def site_plans(session: AsyncSession, site_id: int) -> list[FloorPlan]:
+    rows = await session.exec(
+        select(FloorPlan)
+        .where(FloorPlan.site_id == site_id)
+        .order_by(col(FloorPlan.sort_order), col(FloorPlan.id))
+    )
+    return list(rows.all())
+
+
 async def site_pins(session: AsyncSession, site_id: int) -> list[DevicePin]:
     """Every pin on every plan of the site (for devices_to_place and pin_flags)."""
     rows = await session.exec(

@@ -64,6 +64,12 @@ class Kind(StrEnum):
     VAULT_FETCH = "vault.fetch"  # an agent took its site's credential sets for a scan
     VAULT_GRANT = "vault.grant"  # a customer's admin allowed (or no longer) to reveal its passwords
     VAULT_REWRAP = "vault.rewrap"  # the master key rotated, every data key re-wrapped
+    ATTACHMENT_UPLOAD = "record.attachment_upload"
+    ATTACHMENT_DOWNLOAD = "record.attachment_download"
+    FLOOR_PLAN_CREATE = "record.floor_plan_create"
+    PIN_SAVE = "record.pin_save"
+    QUOTE_IMPORT = "record.quote_import"
+    VISIT_ADD = "record.visit_add"
 
 
 def actor_fields(identity: Identity | None) -> dict[str, Any]:

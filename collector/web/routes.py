@@ -21,7 +21,7 @@ from collector.throttle import SlowDown
 from collector.web.filters import FILTERS
 from collector.web.guard import login_account_throttle_key, login_client_throttle_key, page
 from collector.web.middleware import add_security_headers, pages_middleware
-from collector.web.pages import account, admin, documents, sites, vault
+from collector.web.pages import account, admin, documents, record, sites, vault
 from collector.web.render import jinja_key
 from collector.web.session import session_layer
 
@@ -76,6 +76,18 @@ PAGES: tuple[Page, ...] = (
          A.REVEAL_SECRET),
     Page("GET", "/sites/{site}/vault/{entry}/history", vault.history_page, "web-vault-history",
          A.READ_VAULT_HISTORY),
+    Page("GET", "/sites/{site}/files", record.files_page, "web-record-files", A.READ_SITE),
+    Page("POST", "/sites/{site}/files", record.upload_submit, "web-record-upload", A.EDIT_RECORD),
+    Page("GET", "/sites/{site}/files/{attachment}", record.file_download, "web-record-file", A.READ_SITE),
+    Page("GET", "/sites/{site}/plans", record.plans_page, "web-record-plans", A.READ_SITE),
+    Page("POST", "/sites/{site}/plans", record.plan_submit, "web-record-plan-upload", A.EDIT_RECORD),
+    Page("POST", "/sites/{site}/plans/{plan}/pins", record.pin_submit, "web-record-pin", A.EDIT_RECORD),
+    Page("POST", "/sites/{site}/pins/{pin}/repoint", record.repoint_submit, "web-record-repoint",
+         A.EDIT_RECORD),
+    Page("GET", "/sites/{site}/quote", record.quote_page, "web-record-quote", A.READ_SITE),
+    Page("POST", "/sites/{site}/quote", record.quote_submit, "web-record-quote-upload", A.EDIT_RECORD),
+    Page("GET", "/sites/{site}/visits", record.visits_page, "web-record-visits", A.READ_SITE),
+    Page("POST", "/sites/{site}/visits", record.visit_submit, "web-record-visit-add", A.ADD_VISIT),
     Page("GET", "/customers", admin.customers_page, "web-customers", A.READ_CUSTOMERS),
     Page("POST", "/customers", admin.customer_submit, "web-customer-submit", A.MANAGE_PEOPLE),
     Page("GET", "/admin/users", admin.users_page, "web-users", A.MANAGE_PEOPLE),

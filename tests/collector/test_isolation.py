@@ -20,17 +20,20 @@ from typing import Any
 import aiohttp
 import pytest
 
+from collector.attachments.upload import AttachmentKind, UploadPolicy, store_upload
 from collector.auth import Action, cli_admin
 from collector.db.models import RegisteredDevice
-from collector.keys import sessions_key
+from collector.keys import attachment_store_key, sessions_key
+from collector.record.placement_db import PinDraft
 from collector.routes import ROUTES
-from collector.services import accounts, people
+from collector.services import accounts, people, record
 from collector.services.context import Ctx
 from collector.web.routes import PAGES
 from tests.collector.conftest import Api, add_user, unique_name
 from tests.collector.factory import device, edit, with_devices
 from tests.collector.test_web_ui import site_v2
 from tests.collector.world import World, build_world, web_session
+from tests.record.files import chunks_of, jpeg_with_gps, png
 
 A = Action
 # Who may do what (DESIGN.md, "Collector model"): the customer of the world is its customer's admin.
@@ -51,6 +54,9 @@ WHO_MAY: dict[Action, frozenset[str]] = {
     A.EDIT_VAULT: frozenset({"admin", "technician"}),
     A.READ_VAULT_HISTORY: frozenset({"admin"}),
     A.FETCH_CREDENTIALS: frozenset({"agent"}),
+    # The site record: technicians place, photograph, import; support may note a visit too.
+    A.EDIT_RECORD: frozenset({"admin", "technician"}),
+    A.ADD_VISIT: frozenset({"admin", "technician", "support"}),
 }
 API_CALLERS = ("anonymous", "agent", "admin", "technician", "support", "customer")
 WEB_CALLERS = ("anonymous", "admin", "technician", "support", "customer")
@@ -72,6 +78,7 @@ class Req:
     out_status: int | None = None  # a different answer for the out side (an agent pushing elsewhere)
     public: dict[str, int] | None = None  # PUBLIC routes: {"anonymous": s, "signed": s}
     slug: str | None = None  # the out side's site id in the path (echoed in a 404, that is fine)
+    files: dict[str, tuple[str, bytes, str]] | None = None  # multipart: field → (name, bytes, type)
 
 
 Builder = Callable[[World, str, str], Awaitable[Req]]  # (world, side "in"/"out"/"none", caller)
@@ -219,6 +226,63 @@ async def _vault_import(w: World, side: str, caller: str) -> Req:
                headers={"Content-Type": "text/csv"}, slug=s.site)  # fmt: skip
 
 
+def photo_file() -> dict[str, tuple[str, bytes, str]]:
+    return {"file": ("IMG_0001.JPG", jpeg_with_gps(), "image/jpeg")}
+
+
+async def record_attachment(w: World, side: str) -> int:
+    """A fresh photo of the side's site."""
+    s = side_of(w, side)
+    stored = await store_upload(
+        w.app[attachment_store_key],
+        chunks_of(png()),
+        filename="cab.png",
+        declared_type="image/png",
+        kind=AttachmentKind.PHOTO,
+        policy=UploadPolicy(),
+    )
+    async with w.app[sessions_key]() as db, db.begin():
+        _, row = await record.add_upload(db, await ctx_admin(), s.site, stored, AttachmentKind.PHOTO)
+        assert row.id is not None
+        return row.id
+
+
+async def record_plan(w: World, side: str) -> int:
+    s = side_of(w, side)
+    stored = await store_upload(
+        w.app[attachment_store_key],
+        chunks_of(png((200, 100))),
+        filename="p.png",
+        declared_type="image/png",
+        kind=AttachmentKind.FLOOR_PLAN,
+        policy=UploadPolicy(),
+    )
+    async with w.app[sessions_key]() as db, db.begin():
+        ctx = await ctx_admin()
+        _, row = await record.add_upload(db, ctx, s.site, stored, AttachmentKind.FLOOR_PLAN)
+        assert row.id is not None
+        plan = await record.add_plan(db, ctx, s.site, row.id, unique_name("floor"), None)
+        assert plan.id is not None
+        return plan.id
+
+
+async def _record_upload(w: World, side: str, caller: str) -> Req:
+    s = side_of(w, side)
+    return Req("POST", f"/api/v1/sites/{s.site}/attachments", ok=201, data={"kind": "photo"},
+               files=photo_file(), slug=s.site)  # fmt: skip
+
+
+async def _record_download(w: World, side: str, caller: str) -> Req:
+    s = side_of(w, side)
+    return Req("GET", f"/api/v1/sites/{s.site}/attachments/{await record_attachment(w, side)}", slug=s.site)
+
+
+async def _record_visit_add(w: World, side: str, caller: str) -> Req:
+    s = side_of(w, side)
+    body = {"visited_on": "2026-11-30", "technician": "matrix", "reason": "camera offline"}
+    return Req("POST", f"/api/v1/sites/{s.site}/visits", ok=201, json=body, slug=s.site)
+
+
 # ---------------------------------------------------------------- API cases, by route name
 
 
@@ -313,12 +377,19 @@ API_CASES: dict[str, Builder] = {
     "vault-history": vault_case("/history"),
     "vault-upload": _vault_import,
     "agent-credentials": simple("GET", "/api/v1/agent/credentials"),
+    "record-attachments": site_path("/attachments"),
+    "record-upload": _record_upload,
+    "record-download": _record_download,
+    "record-visits": site_path("/visits"),
+    "record-visit-add": _record_visit_add,
 }  # fmt: skip
 SCOPED_API = {"push-snapshot", "site", "versions", "version", "version-snapshot", "export", "diagram",
               "diff", "diff-baseline",
               "baseline", "approve-baseline", "revoke-agent", "user", "update-user", "disable-user",
               "enable-user", "reset-link", "revoke-token", "approve-device", "revoke-device", "vault",
-              "vault-create", "vault-update", "vault-reveal", "vault-history", "vault-upload"}  # fmt: skip
+              "vault-create", "vault-update", "vault-reveal", "vault-history", "vault-upload",
+              "record-attachments", "record-upload", "record-download", "record-visits",
+              "record-visit-add"}  # fmt: skip
 
 
 # ---------------------------------------------------------------- page cases, by page name
@@ -370,6 +441,54 @@ async def _web_vault_upload(w: World, side: str, caller: str) -> Req:
     s = side_of(w, side)
     return Req("POST", f"/sites/{s.site}/vault/upload", ok=303, slug=s.site,
                data={"text": f"label,password\n{unique_name('cam')},imported-2\n"})  # fmt: skip
+
+
+async def _web_record_file(w: World, side: str, caller: str) -> Req:
+    s = side_of(w, side)
+    return Req("GET", f"/sites/{s.site}/files/{await record_attachment(w, side)}", slug=s.site)
+
+
+def _web_record_upload(
+    suffix: str, kind: str, files: Callable[[], dict[str, tuple[str, bytes, str]]]
+) -> Builder:
+    async def build(w: World, side: str, caller: str) -> Req:
+        s = side_of(w, side)
+        return Req("POST", f"/sites/{s.site}{suffix}", ok=303, slug=s.site,
+                   data={"kind": kind, "name": unique_name("plan")}, files=files())  # fmt: skip
+
+    return build
+
+
+async def _web_record_pin(w: World, side: str, caller: str) -> Req:
+    s = side_of(w, side)
+    plan = await record_plan(w, side)
+    return Req("POST", f"/sites/{s.site}/plans/{plan}/pins", ok=303, slug=s.site,
+               data={"device_id": unique_name("cam"), "x": "0.25", "y": "0.5", "version": ""})  # fmt: skip
+
+
+def plan_file() -> dict[str, tuple[str, bytes, str]]:
+    return {"file": ("plan.png", png((300, 200)), "image/png")}
+
+
+async def _web_record_repoint(w: World, side: str, caller: str) -> Req:
+    s = side_of(w, side)
+    plan = await record_plan(w, side)
+    async with w.app[sessions_key]() as db, db.begin():
+        draft = PinDraft(unique_name("cam"), 0.5, 0.5)
+        pin = await record.place_pin(db, await ctx_admin(), s.site, plan, draft, None)
+    return Req("POST", f"/sites/{s.site}/pins/{pin.id}/repoint", ok=303, slug=s.site,
+               data={"device_id": unique_name("cam-new"), "version": str(pin.version)})  # fmt: skip
+
+
+def quote_file() -> dict[str, tuple[str, bytes, str]]:
+    return {"file": ("quote.csv", b"Qty,Manufacturer,Model\n2,Hikvision,DS-2CD2T47G2-L\n", "text/csv")}
+
+
+async def _web_record_visit_add(w: World, side: str, caller: str) -> Req:
+    s = side_of(w, side)
+    return Req("POST", f"/sites/{s.site}/visits", ok=303, slug=s.site,
+               data={"visited_on": "2026-11-30", "technician": "matrix",
+                     "reason": "yearly check"})  # fmt: skip
 
 
 PAGE_CASES: dict[str, Builder] = {
@@ -426,12 +545,27 @@ PAGE_CASES: dict[str, Builder] = {
                                                           "version": "2"}),
     "web-vault-reveal": vault_page_case("/reveal", "POST", 200, {"field": "password"}),
     "web-vault-history": vault_page_case("/history", "GET", 200),
+    "web-record-files": page_path("/files"),
+    "web-record-upload": _web_record_upload("/files", "photo", photo_file),
+    "web-record-file": _web_record_file,
+    "web-record-plans": page_path("/plans"),
+    "web-record-plan-upload": _web_record_upload("/plans", "floor_plan", plan_file),
+    "web-record-pin": _web_record_pin,
+    "web-record-repoint": _web_record_repoint,
+    "web-record-quote": page_path("/quote"),
+    "web-record-quote-upload": _web_record_upload("/quote", "quote", quote_file),
+    "web-record-visits": page_path("/visits"),
+    "web-record-visit-add": _web_record_visit_add,
 }  # fmt: skip
 SCOPED_PAGES = {"web-site", "web-versions", "web-version", "web-snapshot", "web-approve", "web-diff",
                 "web-export", "web-diagram", "web-diagram-svg",
                 "web-user", "web-user-update", "web-user-action", "web-token-revoke",
                 "web-device-submit", "web-vault", "web-vault-create", "web-vault-upload", "web-vault-update",
-                "web-vault-reveal", "web-vault-history"}  # fmt: skip
+                "web-vault-reveal", "web-vault-history", "web-record-files", "web-record-upload",
+                "web-record-file", "web-record-plans", "web-record-plan-upload", "web-record-pin",
+                "web-record-repoint",
+                "web-record-quote", "web-record-quote-upload", "web-record-visits",
+                "web-record-visit-add"}  # fmt: skip
 LAST = ("web-logout",)  # ends the caller's session: after everything else
 
 
@@ -481,6 +615,13 @@ async def send(http: aiohttp.ClientSession | Any, req: Req, headers: dict[str, s
         kwargs["data"] = req.raw
     if req.data is not None:
         kwargs["data"] = req.data
+    if req.files is not None:  # the fields first (CSRF, kind), then the file, as the pages send it
+        form = aiohttp.FormData()
+        for key, value in (req.data or {}).items():
+            form.add_field(key, value)
+        for key, (name, content, media_type) in req.files.items():
+            form.add_field(key, content, filename=name, content_type=media_type)
+        kwargs["data"] = form
     async with http.request(req.method, req.path, **kwargs) as resp:
         return resp.status, (await resp.read()).decode("utf-8", "replace")
 

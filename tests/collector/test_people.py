@@ -83,6 +83,19 @@ PRODUCED_BY: dict[str, set[Kind]] = {
     "test_a_stale_change_is_refused_and_the_old_value_is_kept": {Kind.VAULT_UPDATE, Kind.VAULT_HISTORY},
     "test_an_imported_credentials_file_feeds_the_agents_scan": {Kind.VAULT_IMPORT, Kind.VAULT_FETCH},
     "test_the_rotate_key_command_rewraps_and_status_tells_what_wraps_what": {Kind.VAULT_REWRAP},
+    # tests/collector/test_record_web.py
+    "test_photo_upload_strips_gps_and_is_served_only_after_the_scope_check": {
+        Kind.ATTACHMENT_UPLOAD,
+        Kind.ATTACHMENT_DOWNLOAD,
+        Kind.SITE_READ,
+    },
+    "test_pin_placed_stale_edit_refused_and_a_replaced_camera_flagged": {
+        Kind.ATTACHMENT_UPLOAD,
+        Kind.FLOOR_PLAN_CREATE,
+        Kind.PIN_SAVE,
+    },
+    "test_quote_import_row_errors_then_reconciliation": {Kind.QUOTE_IMPORT},
+    "test_visit_added_and_shown_as_last_visit": {Kind.VISIT_ADD},
 }
 
 

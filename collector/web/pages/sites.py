@@ -16,6 +16,7 @@ from collector.errors import not_found
 from collector.exports import snapshot_attachment
 from collector.ingest import load_snapshot
 from collector.keys import sessions_key, snapshot_cache_key
+from collector.services import record as record_service
 from collector.services import sites as site_service
 from collector.services.context import Ctx
 from collector.web import lookups
@@ -89,6 +90,7 @@ async def _record_context(
         and site.baseline_version != number,
         "can_vault": permits(c.identity, Action.READ_VAULT, site_service.resource_of(site, customer)),
         "refused": await refusals.recent(db, site.id),
+        "last_visit": await record_service.last_visit(db, site),
     }
 
 
