@@ -114,6 +114,7 @@ async def run_scan(
         tcp_ports(config),
         on_plan=planned,
         on_done=collected,
+        wsd_grace_s=config.wsd_window_s if config.methods.wsd else 0.0,
     )
     loop = asyncio.get_running_loop()
 

@@ -44,8 +44,13 @@ class StreamingCollect:
         *,
         on_plan: Callable[[Plan], None] | None = None,
         on_done: Callable[[TargetResult], None] | None = None,
+        wsd_grace_s: float = 0.0,
     ) -> None:
         self.collector = collector
+        # A host the TCP sweep found first waits this long for its WS-Discovery reply: planned on
+        # an open web port alone, a camera would get only a quiet, speculative ONVIF try, and a
+        # broken or hostile one would end as a silent "other" instead of a named problem.
+        self.wsd_grace_s = wsd_grace_s
         self.drivers = drivers
         self.ports = ports
         self.probe_ports = probe_ports
@@ -64,9 +69,18 @@ class StreamingCollect:
         if ip in self.tasks:
             return
         if ready(self.known[ip]):
-            self._start(ip)
+            heard_wsd = "wsd" in self.known[ip].sources or self.known[ip].wsd_endpoint is not None
+            if heard_wsd or not self.wsd_grace_s:
+                self._start(ip)
+            elif ip not in self._waiting:
+                self._waiting[ip] = asyncio.create_task(self._grace_then_start(ip), name=f"grace-{ip}")
         elif "arp" in self.known[ip].sources and ip not in self._waiting:
             self._waiting[ip] = asyncio.create_task(self._settle_then_probe(ip), name=f"settle-{ip}")
+
+    async def _grace_then_start(self, ip: str) -> None:
+        await asyncio.sleep(self.wsd_grace_s)
+        if ip not in self.tasks:
+            self._start(ip)
 
     async def _settle_then_probe(self, ip: str) -> None:
         await asyncio.sleep(SETTLE_S)

@@ -18,6 +18,7 @@ from collector.db.models import Agent, Baseline, Customer, Site, SnapshotVersion
 from collector.errors import ApiError, not_found
 from collector.services import audit
 from collector.services.context import Ctx
+from drivers.schema import check_site_id
 
 
 def resource_of(site: Site, customer: Customer) -> Resource:
@@ -43,6 +44,10 @@ async def find_site(
 ) -> tuple[Site, Customer]:
     """The site ``slug`` if the caller may ``action`` it, else 404 (403 first if the role never may)."""
     ensure(ctx.identity, action)
+    try:
+        check_site_id(slug)  # a NUL or a space no database row can hold: not found, like any other
+    except ValueError:
+        raise not_found(f"site {slug[:200]!r}") from None
     org_id = await queries.default_organization_id(db)
     row = None
     if org_id is not None:

@@ -271,7 +271,8 @@ async def test_agent_may_push_only_to_its_own_site(api: Api):
     await api.enrol(theirs)
     status, body = await api.push(token, depot(site_id=theirs))
     assert (status, body["error"]["code"]) == (403, "forbidden")
-    assert repr(theirs) in body["error"]["message"]
+    # It names the agent's own site, not the other one: the refusal is kept on the agent's site page.
+    assert repr(mine) in body["error"]["message"] and theirs not in body["error"]["message"]
     await _nothing_stored(api, theirs)
     await _nothing_stored(api, mine)
 
