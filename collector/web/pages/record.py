@@ -32,7 +32,8 @@ from collector.services.sites import resource_of
 from collector.web import session as browser
 from collector.web.changes import reference_comparison
 from collector.web.guard import ctx, form_with_csrf
-from collector.web.render import redirect, render, url
+from collector.web.render import done as flash_redirect
+from collector.web.render import render, url
 from drivers.schema import Snapshot
 
 REFUSALS = (409, 413, 415, 422)  # shown on the page with the reason; anything else is an error page
@@ -102,8 +103,8 @@ async def upload_submit(request: web.Request) -> web.StreamResponse:
         if exc.status not in REFUSALS:
             raise
         return await _files(request, status=exc.status, error=exc.message)
-    return redirect(
-        url(request, "web-record-files", query={"done": f"{row.original_name} uploaded"}, site=slug)
+    return await flash_redirect(
+        request, url(request, "web-record-files", site=slug), f"{row.original_name} uploaded"
     )
 
 
@@ -173,7 +174,9 @@ async def plan_submit(request: web.Request) -> web.StreamResponse:
         if exc.status not in REFUSALS:
             raise
         return await _plans(request, status=exc.status, error=exc.message)
-    return redirect(url(request, "web-record-plans", query={"done": f"plan {plan.name} added"}, site=slug))
+    return await flash_redirect(
+        request, url(request, "web-record-plans", site=slug), f"plan {plan.name} added"
+    )
 
 
 def _float(form: dict[str, str], name: str, *, optional: bool = False) -> float | None:
@@ -215,8 +218,8 @@ async def pin_submit(request: web.Request) -> web.StreamResponse:
         return await _plans(request, status=exc.status, error=message)
     names = {d.id: device_label(d) for d in latest.devices} if latest else {}
     done = f"{names.get(pin.device_id, pin.device_id)} placed (pin version {pin.version})"
-    return redirect(
-        url(request, "web-record-plans", query={"done": done}, site=slug).with_fragment(f"plan-{plan_id}")
+    return await flash_redirect(
+        request, url(request, "web-record-plans", site=slug).with_fragment(f"plan-{plan_id}"), done
     )
 
 
@@ -233,8 +236,10 @@ async def repoint_submit(request: web.Request) -> web.StreamResponse:
         if exc.status not in REFUSALS:
             raise
         return await _plans(request, status=exc.status, error=f"Not saved: {exc.message}")
-    target = url(request, "web-record-plans", query={"done": "pin moved to the new unit"}, site=slug)
-    return redirect(target.with_fragment(f"plan-{pin.floor_plan_id}"))
+    target = url(request, "web-record-plans", site=slug)
+    return await flash_redirect(
+        request, target.with_fragment(f"plan-{pin.floor_plan_id}"), "pin moved to the new unit"
+    )
 
 
 # ---------------------------------------------------------------- quote
@@ -288,7 +293,7 @@ async def quote_submit(request: web.Request) -> web.StreamResponse:
         message = "Nothing was imported: fix these rows and import again."
         return await _quote(request, status=422, error=message, row_errors=errors)
     done = f"quote imported: {len(result.lines)} lines"
-    return redirect(url(request, "web-record-quote", query={"done": done}, site=slug))
+    return await flash_redirect(request, url(request, "web-record-quote", site=slug), done)
 
 
 # ---------------------------------------------------------------- visits
@@ -326,4 +331,4 @@ async def visit_submit(request: web.Request) -> web.StreamResponse:
             raise
         return await _visits(request, status=exc.status, error=exc.message)
     done = f"visit of {visit.visited_on:%Y-%m-%d} noted"
-    return redirect(url(request, "web-record-visits", query={"done": done}, site=slug))
+    return await flash_redirect(request, url(request, "web-record-visits", site=slug), done)

@@ -19,7 +19,8 @@ from collector.keys import sessions_key, snapshot_cache_key, vault_keys_key
 from collector.services import vault as vault_service
 from collector.vault.store import KINDS, SECRET_FIELDS, EntryDraft
 from collector.web.guard import ctx, form_with_csrf
-from collector.web.render import redirect, render, url
+from collector.web.render import done as flash_redirect
+from collector.web.render import render, url
 
 FIELD_LABELS = {
     "password": "Password",
@@ -117,7 +118,7 @@ async def entry_submit(request: web.Request) -> web.StreamResponse:
             raise
         return await _list(request, status=exc.status, error=exc.message)
     verb = "added" if entry_id is None else "saved"
-    return redirect(url(request, "web-vault", query={"done": f"{saved.label} {verb}"}, site=slug))
+    return await flash_redirect(request, url(request, "web-vault", site=slug), f"{saved.label} {verb}")
 
 
 async def reveal_submit(request: web.Request) -> web.StreamResponse:
@@ -171,7 +172,7 @@ async def import_submit(request: web.Request) -> web.StreamResponse:
             raise
         return await _list(request, status=exc.status, error=exc.message)
     done = f"imported: {result.created} added, {result.updated} changed"
-    return redirect(url(request, "web-vault", query={"done": done}, site=slug))
+    return await flash_redirect(request, url(request, "web-vault", site=slug), done)
 
 
 async def history_page(request: web.Request) -> web.StreamResponse:
