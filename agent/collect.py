@@ -34,6 +34,9 @@ TRANSIENT = (DeviceTimeout, Unreachable)
 QUIET_SPECULATIVE_KINDS = frozenset(
     {ProblemKind.UNREACHABLE, ProblemKind.TIMEOUT, ProblemKind.PROTOCOL, ProblemKind.UNSUPPORTED}
 )
+# ... but a web server that answers a SOAP request with an oversized, endless or bombed reply, or with
+# bytes that are not XML at all, is worth a named problem even when nothing said it is a camera.
+HOSTILE_REPLY_MARKERS = ("refused while reading", "invalid XML from device")
 CLOSE_TIMEOUT_S = 2.0
 # How each kind is logged (Oxidized RESCUE_FAIL): expected network trouble is quiet.
 LOG_LEVEL = {
@@ -250,7 +253,7 @@ class Collector:
         if problem is None:
             return DriverOutcome(None, [])
         log.log(LOG_LEVEL.get(problem.kind, logging.WARNING), "%s: %s: %s", ip, name, problem.message)
-        if speculative and problem.kind in QUIET_SPECULATIVE_KINDS:
+        if speculative and problem.kind in QUIET_SPECULATIVE_KINDS and not _hostile_reply(problem):
             return DriverOutcome(None, [])
         return DriverOutcome(None, [problem])
 
@@ -306,3 +309,7 @@ def _describe(error: DriverError) -> str:
 
 def _problem(target: str, driver: str, kind: ProblemKind, message: str) -> Problem:
     return Problem(target=target, driver=driver, stage=Stage.COLLECT, kind=kind, message=message[:2000])
+
+
+def _hostile_reply(problem: Problem) -> bool:
+    return any(marker in problem.message for marker in HOSTILE_REPLY_MARKERS)
