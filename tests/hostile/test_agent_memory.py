@@ -61,7 +61,7 @@ def test_a_hostile_site_cannot_exhaust_the_agent(tmp_path: Path, network: str, p
     for ip, mode in sorted(plan.items()):
         kinds = sorted({p["kind"] for p in problems.get(ip, [])})
         print(f"  {ip:<14} {mode:<10} {kinds}")
-    assert run.peak_mib < CEILING_MIB
+    assert 0 < run.peak_mib < CEILING_MIB  # 0: the launcher did not report (see agentproc)
     # every hostile device that was reached is a named problem, not a crash and not silence
     heard_wsd = {d["network"]["ip"] for d in snapshot["devices"] if "wsd" in d.get("discovered_by", ())}
     for ip, mode in plan.items():
