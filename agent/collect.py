@@ -34,9 +34,9 @@ TRANSIENT = (DeviceTimeout, Unreachable)
 QUIET_SPECULATIVE_KINDS = frozenset(
     {ProblemKind.UNREACHABLE, ProblemKind.TIMEOUT, ProblemKind.PROTOCOL, ProblemKind.UNSUPPORTED}
 )
-# ... but a web server that answers a SOAP request with an oversized, endless or bombed reply, or with
-# bytes that are not XML at all, is worth a named problem even when nothing said it is a camera.
-HOSTILE_REPLY_MARKERS = ("refused while reading", "invalid XML from device")
+# ... but a web server that answers a SOAP request with an oversized, endless or bombed reply is worth
+# a named problem even when nothing said it is a camera (an HTML page, as a NAS's web UI sends, is not).
+HOSTILE_REPLY_MARKERS = ("refused while reading",)
 CLOSE_TIMEOUT_S = 2.0
 # How each kind is logged (Oxidized RESCUE_FAIL): expected network trouble is quiet.
 LOG_LEVEL = {
