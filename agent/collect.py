@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
 from agent.config import ScanConfig
@@ -38,6 +39,7 @@ QUIET_SPECULATIVE_KINDS = frozenset(
 # a named problem even when nothing said it is a camera (an HTML page, as a NAS's web UI sends, is not).
 HOSTILE_REPLY_MARKERS = ("refused while reading",)
 CLOSE_TIMEOUT_S = 2.0
+SERVER_HEADER_TIMEOUT_S = 0.5  # one HEAD on the LAN; a silent web port costs no more than this
 # How each kind is logged (Oxidized RESCUE_FAIL): expected network trouble is quiet.
 LOG_LEVEL = {
     ProblemKind.UNREACHABLE: logging.DEBUG,
@@ -48,6 +50,9 @@ LOG_LEVEL = {
     ProblemKind.PARSE: logging.ERROR,
     ProblemKind.INTERNAL: logging.ERROR,
 }
+
+
+ServerHeaderProbe = Callable[[str, int, float], Awaitable[str | None]]  # ip, port, timeout -> header
 
 
 @dataclass
@@ -77,8 +82,13 @@ class Collector:
         config: ScanConfig,
         book: CredentialBook,
         drivers: dict[str, type[DeviceDriver]],
+        *,
+        server_header: ServerHeaderProbe | None = None,
     ) -> None:
         self.config = config
+        # Reads a host's HTTP Server header (drivers.discovery.http_banner); the scan passes the real
+        # probe, and a collector without one (tests on made-up addresses) never touches the network.
+        self.server_header = server_header
         self.book = book
         self.drivers = drivers
         # Retries are ours (whole driver runs, transient faults only); drivers must not multiply them.
@@ -117,6 +127,7 @@ class Collector:
         return result
 
     async def _run_plan(self, plan: Plan, result: TargetResult) -> None:
+        plan = result.plan = await self._with_server_header(plan)
         vendor = vendor_hint(plan.candidate)
         if plan.onvif and not plan.onvif_speculative and await self._use(plan.onvif, plan, result, vendor):
             return
@@ -173,6 +184,20 @@ class Collector:
             for p in snmp_problems
             if switchy or (p.kind not in QUIET_SPECULATIVE_KINDS and not snmp_skipped)
         )
+
+    async def _with_server_header(self, plan: Plan) -> Plan:
+        """When no discovery hint names the vendor but a web port is open, its HTTP Server header
+        may ("App-webs/", "Webs"): one bounded HEAD, before the first login orders the credentials."""
+        c = plan.candidate
+        web_port = next((p for p in (self.config.ports.http, 80) if p in c.open_ports), None)
+        if self.server_header is None or web_port is None:
+            return plan
+        if c.http_server is not None or vendor_hint(c) is not None:
+            return plan
+        header = await self.server_header(c.ip, web_port, SERVER_HEADER_TIMEOUT_S)
+        if header is None:
+            return plan
+        return dataclasses.replace(plan, candidate=c.model_copy(update={"http_server": header}))
 
     def _ssh_may_answer(self, plan: Plan) -> bool:
         """False when the sweep probed the host's ports and SSH was not open: a login would only wait

@@ -35,13 +35,9 @@ from drivers.schema import (
     SwitchInfo,
     SwitchPort,
 )
+from drivers.uplinks import forwards_for_others
 
 PortKey = tuple[str, str]  # (switch_id, port)
-
-# LLDP capabilities of a neighbour that forwards frames for others. A phone with a PC port says
-# "bridge" too, but also "telephone": that port is still an edge port.
-_SWITCH_CAPS = frozenset({"bridge", "router"})
-_END_DEVICE_CAPS = frozenset({"telephone", "station", "station-only", "wlan-access-point"})
 
 
 @dataclass(frozen=True)
@@ -213,8 +209,7 @@ def _is_switch_neighbor(n: LldpNeighbor, macs: set[str], ips: set[str], names: s
         return True
     if n.system_name and n.system_name.lower() in names:
         return True
-    caps = {c.strip().lower() for c in n.capabilities}
-    return bool(caps & _SWITCH_CAPS) and not caps & _END_DEVICE_CAPS
+    return forwards_for_others(n.capabilities)
 
 
 def mark_uplinks(info: SwitchInfo, uplink_ports: frozenset[str] | set[str]) -> SwitchInfo:

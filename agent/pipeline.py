@@ -32,6 +32,7 @@ from agent.snapshot import SnapshotParts, build_snapshot, scan_info
 from agent.stream import StreamingCollect
 from agent.sweep import SweepResult, sweep, tcp_ports
 from drivers.base import Candidate, DeviceDriver
+from drivers.discovery import http_banner
 from drivers.schema import (
     ConfigText,
     Device,
@@ -108,7 +109,7 @@ async def run_scan(
         emit(ProgressEvent(Stage.COLLECT, "advance", len(finished), len(plans), result.ip))
 
     stream = StreamingCollect(
-        Collector(config, book, drivers),
+        Collector(config, book, drivers, server_header=http_banner.server_header),
         drivers,
         config.ports,
         tcp_ports(config),

@@ -128,6 +128,7 @@ class StreamingCollect:
         for result in results:
             latest = final.get(result.ip) or self.known.get(result.ip)
             if latest is not None:  # hints that came after the plan (an mDNS TXT) count for the device
+                latest = latest.merge(result.plan.candidate)  # and those collection probed (Server)
                 hint = role_hint(latest) or result.plan.role_hint
                 result.plan = dataclasses.replace(result.plan, candidate=latest, role_hint=hint)
         return sorted(results, key=lambda r: _ip_key(r.ip))

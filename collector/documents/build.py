@@ -38,6 +38,7 @@ from collector.documents.model import (
 )
 from drivers.normalize import canonical_ifname
 from drivers.schema import Device, LldpNeighbor, Role, Snapshot
+from drivers.uplinks import lldp_uplink_ports
 
 _ROLE_ORDER = {Role.SWITCH: 0, Role.RECORDER: 1, Role.CAMERA: 2, Role.OTHER: 3}
 _DIGITS = re.compile(r"(\d+)")
@@ -341,6 +342,7 @@ def _switch(
         if b.switch_id == sw.id and (b.device_id is None or b.device_id not in by_id):
             unknown[b.port].append(b.mac)
     neighbours = {n.local_port: n for n in snapshot.lldp_neighbors if n.switch_id == sw.id}
+    lldp_uplinks = lldp_uplink_ports(neighbours.values())  # for a port the switch did not list
     info = sw.switch
     reported = {p.name: p for p in (info.ports if info else ())}
     names = sorted(reported.keys() | on_port.keys() | unknown.keys() | neighbours.keys(), key=natural_key)
@@ -360,7 +362,7 @@ def _switch(
                 poe_status=poe.status.value if poe and poe.status else None,
                 poe_class=poe.power_class if poe else None,
                 poe_w=poe.power_w if poe else None,
-                uplink=bool(p and p.is_uplink) or far is not None,
+                uplink=p.is_uplink if p is not None else (far is not None or name in lldp_uplinks),
                 neighbour=f"{n.system_name or n.chassis_id} {n.port_id}".strip() if n else None,
                 neighbour_switch_id=far,
                 neighbour_port=n.port_id if n else None,

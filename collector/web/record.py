@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from collector.diff import device_label
 from drivers.schema import Device, Role, Snapshot
+from drivers.uplinks import lldp_uplink_ports
 
 _ROLE_ORDER = {Role.SWITCH: 0, Role.RECORDER: 1, Role.CAMERA: 2, Role.OTHER: 3}
 _ANCHOR_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
@@ -171,6 +172,9 @@ def _switch_map(sw: Device, snapshot: Snapshot, by_id: dict[str, Device]) -> Swi
         if b.switch_id == sw.id and (b.device_id is None or b.device_id not in by_id):
             unknown[b.port].append(b.mac)
     neighbors: dict[str, str] = {}
+    # The snapshot's is_uplink is the agent's decision; the rule itself (drivers.uplinks) only speaks
+    # for a port the switch did not list.
+    lldp_uplinks = lldp_uplink_ports(n for n in snapshot.lldp_neighbors if n.switch_id == sw.id)
     for n in snapshot.lldp_neighbors:
         if n.switch_id == sw.id:
             neighbors[n.local_port] = f"{n.system_name or n.chassis_id} {n.port_id}".strip()
@@ -193,7 +197,7 @@ def _switch_map(sw: Device, snapshot: Snapshot, by_id: dict[str, Device]) -> Swi
                 poe_status=poe.status.value if poe is not None and poe.status is not None else None,
                 poe_class=poe.power_class if poe is not None else None,
                 poe_w=poe.power_w if poe is not None else None,
-                uplink=bool(p and p.is_uplink) or name in neighbors,
+                uplink=p.is_uplink if p is not None else name in lldp_uplinks,
                 neighbor=neighbors.get(name),
                 devices=tuple(_port_device(d) for d in sorted(on_port[name], key=device_name)),
                 unknown_macs=tuple(sorted(unknown[name])),

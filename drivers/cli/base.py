@@ -23,6 +23,7 @@ from drivers.errors import AuthError, ParseError
 from drivers.normalize import TEXT_CHARS, canonical_mac, clean_text
 from drivers.sanitize import Filter, apply_filters, redact_values
 from drivers.schema import DeviceIdentity, ProblemKind, Role, SwitchInfo, SwitchPort, Vlan
+from drivers.uplinks import lldp_uplink_ports
 
 T = TypeVar("T")
 Outputs = Mapping[str, str]  # purpose -> raw command output
@@ -46,7 +47,6 @@ CAPABILITY_CODES = {
     "S": "station-only",
     "O": "other",
 }
-INFRASTRUCTURE_CAPABILITIES = frozenset({"bridge", "router", "wlan-access-point"})
 
 
 # ---------------------------------------------------------------- small pure helpers
@@ -155,8 +155,8 @@ class Parsed:
 
 
 def mark_uplinks(ports: Iterable[SwitchPort], lldp: Iterable[LldpEntry]) -> list[SwitchPort]:
-    """A port whose LLDP neighbour is a bridge or router leads to another switch."""
-    uplinks = {e.local_port for e in lldp if INFRASTRUCTURE_CAPABILITIES & set(e.capabilities)}
+    """A port whose LLDP neighbour forwards for others leads to another switch (drivers.uplinks)."""
+    uplinks = lldp_uplink_ports(lldp)
     return [p.model_copy(update={"is_uplink": True}) if p.name in uplinks else p for p in ports]
 
 

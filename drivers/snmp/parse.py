@@ -22,6 +22,7 @@ from drivers.normalize import LABEL_CHARS, TEXT_CHARS, canonical_ifname, canonic
 from drivers.schema import DeviceIdentity, PoePort, PoeStatus, ProblemKind, Role, SwitchInfo, SwitchPort, Vlan
 from drivers.snmp import oids
 from drivers.snmp.transport import SnmpValue, Walk
+from drivers.uplinks import lldp_uplink_ports
 
 T = TypeVar("T")
 
@@ -486,8 +487,6 @@ def parse_lldp(
 
 # ---------------------------------------------------------------- the whole report
 
-INFRASTRUCTURE_CAPABILITIES = frozenset({"bridge", "router", "wlan-access-point"})
-
 
 def is_switch_port(interface: Interface, bridged: Iterable[int]) -> bool:
     """A port worth listing: an Ethernet or LAG interface, or anything the bridge forwards on."""
@@ -548,7 +547,7 @@ def build_report(
             )
         )
 
-    uplinks = {e.local_port for e in lldp if INFRASTRUCTURE_CAPABILITIES & set(e.capabilities)}
+    uplinks = lldp_uplink_ports(lldp)  # the one rule: drivers.uplinks
     switch_ports = [
         port
         for i in sorted(interfaces.values(), key=lambda i: i.if_index)
