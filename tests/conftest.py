@@ -6,15 +6,44 @@
 - browser: a test module that drives Chromium (its file name says browser, or it is marked);
 - netns: tests that build network namespaces (marked where they are written).
 CI runs all of them.
+
+The suite runs on two pytest-xdist workers (`make unit`). Tests that bind shared resources — the
+simulated site's fixed loopback ranges (127.2x.y.z), fixed ports, multicast (WS-Discovery 3702,
+mDNS 5353), network namespaces — are one xdist group, so they run one after another on one worker
+while the rest share the other; `lab_bound` below recognises such a module by its text, so a new
+test that uses the lab joins the group without a list to keep.
 """
 
 from __future__ import annotations
 
+import functools
+import re
 from pathlib import Path
 
 import pytest
 
 TESTS = Path(__file__).parent
+SHARED_RESOURCES = re.compile(
+    r"127\.2\d\.|LabProcess|\blab_site\b|start_lab|netns|\b3702\b|\b5353\b|PORT = \d{4}|port = \d{4}"
+)
+SHARED_DIRS = ("e2e", "hostile", "lab")
+TEST_IMPORTS = re.compile(r"^\s*(?:from|import) (tests(?:\.\w+)+)", re.MULTILINE)
+
+
+@functools.cache
+def lab_bound(path: Path) -> bool:
+    """A module that uses the lab's fixed addresses, fixed ports, multicast or namespaces."""
+    if any(TESTS / d in path.parents for d in SHARED_DIRS):
+        return True
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        return True
+    if SHARED_RESOURCES.search(text):
+        return True
+    # ... or one that imports a test helper that does (tests/agent/labproc.py, say)
+    helpers = {TESTS.parent.joinpath(*m.split(".")).with_suffix(".py") for m in TEST_IMPORTS.findall(text)}
+    return any(h != path and h.is_file() and lab_bound(h) for h in helpers)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -24,6 +53,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.e2e)
         if "browser" in path.stem:
             item.add_marker(pytest.mark.browser)
+        if lab_bound(path):
+            item.add_marker(pytest.mark.xdist_group("lab"))
         callspec = getattr(item, "callspec", None)
         params = callspec.params.values() if callspec is not None else ()
         uses_pg = {"pg_url", "pg_database"} & set(getattr(item, "fixturenames", ()))
