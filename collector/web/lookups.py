@@ -1,14 +1,15 @@
 """Read-only queries the pages need beyond collector.db.queries: the site overview and search.
 
-Each takes an open AsyncSession. Snapshot documents are never selected here (they can be large);
-search narrows sites in SQL first and only then parses the few latest snapshots that may match.
+Each takes an open AsyncSession. Snapshot documents are never selected here (they are stored
+compressed, collector/db/storage.py). Search matches site id, site name and customer name in SQL;
+searching devices (serial, MAC, IP, host name) needs the per-device projection table of issue #11.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, String, and_, cast, or_
+from sqlalchemy import ColumnElement, and_, or_
 from sqlalchemy.orm import defer
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -61,7 +62,7 @@ async def site_overview(
         select(Site, Customer, SnapshotVersion)
         .join(Customer, col(Customer.id) == col(Site.customer_id))
         .outerjoin(SnapshotVersion, latest_join)
-        .options(defer(SnapshotVersion.snapshot, raiseload=True))  # type: ignore[arg-type]
+        .options(defer(SnapshotVersion.document, raiseload=True))  # type: ignore[arg-type]
         .where(Site.organization_id == organization_id, visible)
         .order_by(col(Customer.name), col(Site.slug))
     )
@@ -75,15 +76,8 @@ async def site_overview(
         col(Site.name).ilike(pattern, escape="\\"),
         col(Customer.name).ilike(pattern, escape="\\"),
     )
-    # A cheap pre-filter: the latest snapshot's JSON text mentions the term somewhere.
-    in_snapshot = cast(SnapshotVersion.snapshot, String).ilike(pattern, escape="\\")
-    rows = (await session.exec(query.where(or_(by_name, in_snapshot)).limit(MAX_SEARCH_SITES))).all()
-    name_hits = {
-        s.id
-        for s, c, _ in rows
-        if any(search_pattern(term).lower() in (v or "").lower() for v in (s.slug, s.name, c.name))
-    }
-    return [SiteOverview(s, c, v, device_hit=s.id not in name_hits) for s, c, v in rows]
+    rows = (await session.exec(query.where(by_name).limit(MAX_SEARCH_SITES))).all()
+    return [SiteOverview(s, c, v) for s, c, v in rows]
 
 
 def device_matches(device: Device, term: str) -> bool:
