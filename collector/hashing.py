@@ -53,3 +53,11 @@ def content_hash(snapshot: Snapshot) -> str:
     """Equal to ``snapshot.content_hash()``, faster: one dump of the significant fields only."""
     significant = snapshot.model_dump(mode="json", exclude=volatile_exclude(Snapshot))
     return hashlib.sha256(canonical_dumps(significant).encode()).hexdigest()
+
+
+def fingerprint(snapshot: Snapshot) -> str:
+    """sha256 of the significant fields as pydantic's (Rust) JSON writes them: no sorted keys, so not
+    the content hash, but equal for equal content (records are sorted when a snapshot is validated)
+    and some five times cheaper. Ingest compares it first; only an unequal one costs the content hash."""
+    significant = snapshot.model_dump_json(exclude=volatile_exclude(Snapshot))
+    return hashlib.sha256(significant.encode()).hexdigest()

@@ -30,6 +30,7 @@ from collector.db.models import Agent, IngestRequest, Site, SnapshotVersion
 from collector.diff import ChangeKind, SiteDiff, diff_snapshots
 from collector.errors import ApiError
 from collector.hashing import content_hash as snapshot_hash
+from collector.hashing import fingerprint as snapshot_fingerprint
 from drivers import bounded
 from drivers.schema import SUPPORTED_SCHEMA_VERSIONS, Snapshot
 
@@ -366,9 +367,10 @@ async def _seen_again(
     body_digest: str,
     idempotency_key: str | None,
     now: datetime,
+    fingerprint: str | None = None,
 ) -> IngestResult:
     assert site.id is not None
-    await queries.mark_seen_again(session, site.id, latest.version, now, body_digest)
+    await queries.mark_seen_again(session, site.id, latest.version, now, body_digest, fingerprint)
     _remember(session, site.id, agent_id, body_digest, idempotency_key, now, latest.version, False)
     await session.flush()
     return IngestResult(
@@ -422,9 +424,14 @@ async def ingest(
     if replay is not None:
         return replay
 
+    fingerprint = snapshot_fingerprint(snapshot)
+    if latest is not None and latest.fingerprint == fingerprint:  # cheap: no content hash needed
+        return await _seen_again(session, site, latest, agent_id, body_digest, idempotency_key, now)
     content_hash = snapshot_hash(snapshot)
     if latest is not None and latest.content_hash == content_hash:
-        return await _seen_again(session, site, latest, agent_id, body_digest, idempotency_key, now)
+        return await _seen_again(
+            session, site, latest, agent_id, body_digest, idempotency_key, now, fingerprint
+        )
 
     summary, against_kind, against_version, streaks = None, None, None, {}
     replaced: tuple[tuple[str, str], ...] = ()
@@ -465,6 +472,7 @@ async def ingest(
             agent_id=agent_id,
             document=storage.encode_snapshot(snapshot),
             body_digest=body_digest,
+            fingerprint=fingerprint,
             device_count=len(snapshot.devices),
             problem_count=len(snapshot.problems),
             diff_against_kind=against_kind,

@@ -123,6 +123,8 @@ class SnapshotVersion(SnapshotVersionBase, table=True):
     document: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     # sha256 of the latest request body that produced this version (the same bytes again skip parsing).
     body_digest: str | None = Field(default=None, max_length=64)
+    # collector/hashing.py:fingerprint of the latest snapshot seen as this version ("seen again" test).
+    fingerprint: str | None = Field(default=None, max_length=64)
     # Per device id missing against the reference: consecutive scans absent when this version arrived.
     absent_streaks: dict[str, Any] = Field(
         default_factory=dict, sa_column=Column(JsonDocument, nullable=False)

@@ -133,6 +133,7 @@ class VersionState:
     absent_streaks: dict[str, Any]
     diff_summary: dict[str, Any] | None
     body_digest: str | None = None
+    fingerprint: str | None = None
 
 
 async def version_state(session: AsyncSession, site_id: int, version: int) -> VersionState | None:
@@ -151,16 +152,24 @@ async def version_state(session: AsyncSession, site_id: int, version: int) -> Ve
         dict(row.absent_streaks),
         row.diff_summary,
         row.body_digest,
+        row.fingerprint,
     )
 
 
 async def mark_seen_again(
-    session: AsyncSession, site_id: int, version: int, now: datetime, body_digest: str | None = None
+    session: AsyncSession,
+    site_id: int,
+    version: int,
+    now: datetime,
+    body_digest: str | None = None,
+    fingerprint: str | None = None,
 ) -> None:
     v = SnapshotVersion
     values: dict[str, Any] = {"seen_count": col(v.seen_count) + 1, "seen_last_at": now}
     if body_digest is not None:
         values["body_digest"] = body_digest
+    if fingerprint is not None:
+        values["fingerprint"] = fingerprint
     await session.exec(update(v).where(col(v.site_id) == site_id, col(v.version) == version).values(**values))
 
 

@@ -1,4 +1,4 @@
-"""compact versions: snapshot documents zlib-compressed, plus the body digest
+"""compact versions: snapshot documents zlib-compressed, plus body digest and fingerprint
 
 Revision ID: 0010
 Revises: 0006
@@ -37,17 +37,14 @@ def _convert(source: str, target: str, encode: bool) -> None:
     last = 0
     while True:
         rows = conn.execute(
-            sa.select(table.c.id, table.c[source])
-            .where(table.c.id > last)
-            .order_by(table.c.id)
-            .limit(BATCH)
+            sa.select(table.c.id, table.c[source]).where(table.c.id > last).order_by(table.c.id).limit(BATCH)
         ).all()
         if not rows:
             return
         for row_id, value in rows:
             if encode:  # the same encoding as collector/db/storage.py:encode_document
                 text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-                new = zlib.compress(text.encode(), 6)
+                new = zlib.compress(text.encode(), 1)
             else:
                 new = json.loads(zlib.decompress(value))
             conn.execute(sa.update(table).where(table.c.id == row_id).values({target: new}))
@@ -58,6 +55,7 @@ def upgrade() -> None:
     with op.batch_alter_table("snapshot_version", schema=None) as batch_op:
         batch_op.add_column(sa.Column("document", sa.LargeBinary(), nullable=True))
         batch_op.add_column(sa.Column("body_digest", sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column("fingerprint", sa.String(length=64), nullable=True))
     _convert("snapshot", "document", encode=True)
     with op.batch_alter_table("snapshot_version", schema=None) as batch_op:
         batch_op.alter_column("document", existing_type=sa.LargeBinary(), nullable=False)
@@ -70,5 +68,6 @@ def downgrade() -> None:
     _convert("document", "snapshot", encode=False)
     with op.batch_alter_table("snapshot_version", schema=None) as batch_op:
         batch_op.alter_column("snapshot", existing_type=JSON_TYPE, nullable=False)
+        batch_op.drop_column("fingerprint")
         batch_op.drop_column("body_digest")
         batch_op.drop_column("document")
