@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gzip
+import json
 import secrets
 import statistics
 import sys
@@ -30,6 +31,7 @@ from typing import Any
 import aiohttp
 import asyncpg
 from aiohttp import web
+from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -39,7 +41,7 @@ from collector.db.migrate import upgrade
 from collector.db.session import make_engine, make_sessionmaker
 from collector.diff import diff_snapshots
 from collector.enrolment import issue_code
-from collector.ingest import SnapshotCache, ingest, parse_snapshot
+from collector.ingest import SnapshotCache, body_hash, ingest, ingest_known_body, parse_snapshot
 from collector.keys import sessions_key
 from drivers.schema import Snapshot
 from tests.collector.factory import T0, edit, large_site, with_devices
@@ -86,6 +88,7 @@ async def ingest_figures(url: str, label: str) -> list[tuple[Any, ...]]:
             body_new = [changed_copy(base, h).canonical_json().encode() for h in range(1, RUNS + 1)]
             base_body = base.canonical_json().encode()
             parse_ms = median_ms(lambda b=base_body: parse_snapshot(b))
+            loads_ms = median_ms(lambda b=base_body: json.loads(b))
             later = changed_copy(base, 1)
             # Ingest passes the content hashes it already has; so does this measurement.
             old_hash, new_hash = base.content_hash(), later.content_hash()
@@ -93,7 +96,7 @@ async def ingest_figures(url: str, label: str) -> list[tuple[Any, ...]]:
                 lambda b=base, c=later, h=old_hash, k=new_hash: diff_snapshots(b, c, old_hash=h, new_hash=k)
             )
 
-            new_ms, seen_ms = [], []
+            new_ms, seen_ms, same_ms = [], [], []
             for run in range(RUNS):
                 slug = f"bench-{n}-{run}-{secrets.token_hex(3)}"
                 async with sessions() as session, session.begin():
@@ -107,25 +110,83 @@ async def ingest_figures(url: str, label: str) -> list[tuple[Any, ...]]:
                 assert site.id is not None
                 cache = SnapshotCache()
 
-                async def push(snap: Snapshot, site_id: int = site.id, cache: SnapshotCache = cache) -> None:
+                async def push(
+                    snap: Snapshot, digest: str, site_id: int = site.id, cache: SnapshotCache = cache
+                ) -> None:
                     async with sessions() as session, session.begin():
                         await ingest(
                             session, site_id=site_id, agent_id=None, snapshot=snap,
-                            body_digest=secrets.token_hex(8), idempotency_key=None,
+                            body_digest=digest, idempotency_key=None,
                             now=datetime.now(UTC), removed_after=3, cache=cache,
                         )  # fmt: skip
 
-                await push(parse_snapshot(base_body))  # version 1, no diff
+                async def same_bytes(digest: str, site_id: int = site.id) -> None:
+                    async with sessions() as session, session.begin():
+                        known = await ingest_known_body(
+                            session, site_id=site_id, agent_id=None, body_digest=digest,
+                            idempotency_key=None, now=datetime.now(UTC),
+                        )  # fmt: skip
+                        assert known is not None and known.outcome == "seen_again"
+
+                await push(parse_snapshot(base_body), body_hash(base_body))  # version 1, no diff
                 snap = parse_snapshot(body_new[run])
-                new_ms.append(await timed(lambda s=snap, p=push: p(s)))  # version 2: diff vs v1
-                seen_ms.append(await timed(lambda s=snap, p=push: p(s)))  # same content again
+                # version 2: diff vs v1; then the same content in other bytes; then the same bytes
+                new_ms.append(await timed(lambda s=snap, p=push: p(s, secrets.token_hex(32))))
+                digest = body_hash(body_new[run])
+                seen_ms.append(await timed(lambda s=snap, p=push, d=digest: p(s, d)))
+                same_ms.append(await timed(lambda f=same_bytes, d=digest: f(d)))
             rows.append(
-                (label, n, f"{len(base_body) / 1024:.0f} KiB", f"{parse_ms:.1f}", f"{diff_ms:.1f}",
-                 f"{statistics.median(new_ms):.1f}", f"{statistics.median(seen_ms):.1f}")
+                (label, n, f"{len(base_body) / 1024:.0f} KiB", f"{loads_ms:.1f}", f"{parse_ms:.1f}",
+                 f"{diff_ms:.1f}",
+                 f"{statistics.median(new_ms):.1f}", f"{statistics.median(seen_ms):.1f}",
+                 f"{statistics.median(same_ms):.1f}")
             )  # fmt: skip
     finally:
         await engine.dispose()
     return rows
+
+
+async def storage_figures(url: str, label: str, scans: int) -> list[tuple[Any, ...]]:
+    """Bytes per version of a 1,000-device site after ``scans`` nightly scans, a few changes each."""
+    engine = make_engine(url)
+    await upgrade(engine)
+    sessions = make_sessionmaker(engine)
+    slug = f"storage-{secrets.token_hex(3)}"
+    try:
+        async with sessions() as session, session.begin():
+            _, site = await issue_code(
+                session, customer="bench", site_slug=slug, now=datetime.now(UTC), ttl=timedelta(hours=1)
+            )
+        assert site.id is not None
+        base = large_site(1000, site_id=slug)
+        raw = len(base.model_dump_json())
+        cache = SnapshotCache()
+        started = time.perf_counter()
+        for night in range(scans):
+            snap = base if night == 0 else changed_copy(base, night)
+            async with sessions() as session, session.begin():
+                await ingest(
+                    session, site_id=site.id, agent_id=None, snapshot=snap, body_digest=secrets.token_hex(32),
+                    idempotency_key=None, now=datetime.now(UTC), removed_after=3, cache=cache,
+                )  # fmt: skip
+        elapsed = time.perf_counter() - started
+        async with engine.connect() as conn:
+            count, stored = (
+                await conn.execute(
+                    text("SELECT count(*), sum(length(document)) FROM snapshot_version WHERE site_id = :s"),
+                    {"s": site.id},
+                )
+            ).one()
+            on_disk = "-"
+            if conn.dialect.name == "postgresql":
+                # The table with its TOAST and indexes, shared by the other benchmark sites: per row.
+                sizes = "SELECT pg_total_relation_size('snapshot_version'), count(*) FROM snapshot_version"
+                total, rows = (await conn.execute(text(sizes))).one()
+                on_disk = f"{total / rows / 1024:.1f} KiB"
+    finally:
+        await engine.dispose()
+    return [(label, count, f"{raw / 1024:.0f} KiB", f"{stored / count / 1024:.1f} KiB", on_disk,
+             f"{elapsed / scans * 1000:.0f}")]  # fmt: skip
 
 
 async def http_figures(url: str, label: str, data_dir: Path) -> list[tuple[Any, ...]]:
@@ -231,6 +292,8 @@ async def main() -> None:
     parser.add_argument("--pg-dsn", default="postgresql://root@127.0.0.1:5432/postgres", help="admin DSN")
     parser.add_argument("--no-pg", action="store_true", help="SQLite only")
     parser.add_argument("--hostile-only", action="store_true", help="only the hostile-upload memory table")
+    parser.add_argument("--ingest-only", action="store_true", help="ingest and storage tables only")
+    parser.add_argument("--scans", type=int, default=100, help="nightly scans for the storage table")
     args = parser.parse_args()
     if args.hostile_only:
         with tempfile.TemporaryDirectory(prefix="asb-bench-") as tmp:
@@ -246,11 +309,14 @@ async def main() -> None:
             host_part = args.pg_dsn.split("://", 1)[1].rsplit("/", 1)[0]
             backends.append(("PostgreSQL", f"postgresql+asyncpg://{host_part}/{db_name}"))
         try:
-            ingest_rows, http_rows = [], []
+            ingest_rows, http_rows, storage_rows, hostile_rows = [], [], [], []
             for label, url in backends:
                 ingest_rows += await ingest_figures(url, label)
-                http_rows += await http_figures(url, label, Path(tmp))
-            hostile_rows = hostile_figures(Path(tmp))
+                storage_rows += await storage_figures(url, label, args.scans)
+                if not args.ingest_only:
+                    http_rows += await http_figures(url, label, Path(tmp))
+            if not args.ingest_only:
+                hostile_rows = hostile_figures(Path(tmp))
         finally:
             if not args.no_pg:
                 await pg_admin(args.pg_dsn, f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
@@ -261,13 +327,23 @@ async def main() -> None:
             "backend",
             "devices",
             "JSON",
+            "json.loads",
             "parse+validate",
             "diff only",
             "ingest new version",
             "ingest seen again",
+            "same body bytes",
         ),
         ingest_rows,
     )
+    table(
+        f"Storage: a 1,000-device site after {args.scans} nightly scans, a few changes each",
+        ("backend", "versions", "JSON per version", "stored per version", "PG table+TOAST+index/row",
+         "ms per nightly ingest"),
+        storage_rows,
+    )  # fmt: skip
+    if args.ingest_only:
+        return
     table(
         "HTTP push throughput (distinct 100-device snapshots, gzip, one site per pusher, 127.0.0.1)",
         ("backend", "pushers", "snapshots", "seconds", "snapshots/s"),

@@ -45,6 +45,14 @@ def serve(
     ] = None,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
+    reuse_port: Annotated[
+        bool,
+        typer.Option(
+            "--reuse-port",
+            help="Share the port with other collector processes (SO_REUSEPORT; the kernel spreads "
+            "connections). PostgreSQL only: every process must see the same database.",
+        ),
+    ] = False,
 ) -> None:
     """Run the collector HTTP service (migrates the database first)."""
     import logging
@@ -53,13 +61,20 @@ def serve(
 
     from collector.app import create_app
     from collector.config import CollectorConfig
+    from collector.db.session import is_sqlite
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     config = CollectorConfig.from_env(data_dir=data_dir, database_url=database_url, host=host, port=port)
     if config.admin_token is None:
         token_file = config.admin_token_file or config.data_dir / "admin-token"
         typer.echo(f"break-glass admin token (API only): in {token_file}")
-    web.run_app(create_app(config), host=config.host, port=config.port, print=typer.echo)
+    if reuse_port and is_sqlite(config.db_url):
+        raise typer.BadParameter(
+            "processes sharing a port must share a PostgreSQL database; SQLite is one process's file",
+            param_hint="--reuse-port",
+        )
+    app = create_app(config)
+    web.run_app(app, host=config.host, port=config.port, print=typer.echo, reuse_port=reuse_port or None)
 
 
 @collector_app.command()

@@ -56,6 +56,13 @@ class CollectorConfig(BaseModel):
         default=20.0, gt=0, description="A job worker silent this long is gone; its jobs run again"
     )
 
+    retention_identical_after_days: int = Field(
+        default=90, ge=1, description="Versions that changed nothing are removed once unseen this long"
+    )
+    retention_requests_after_days: int = Field(
+        default=30, ge=1, description="Records of pushes (seen again, replays) are kept this long"
+    )
+
     @field_validator("trusted_proxies")
     @classmethod
     def _networks_parse(cls, value: str) -> str:

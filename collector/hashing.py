@@ -1,10 +1,11 @@
-"""The snapshot content hash, from the JSON document ingest stores anyway.
+"""The snapshot content hash, in one pass.
 
 ``Snapshot.content_hash()`` (drivers/schema.py) is the definition: sha256 of the canonical JSON of
 the snapshot without its volatile fields. It walks every record in Python, which takes a few
 hundred milliseconds for 1,000 devices. Here the volatile fields become an exclusion tree derived
-once from the record classes, applied to the already-dumped document by copying only the dicts on
-its paths. tests/collector/test_hashing.py proves both agree.
+once from the record classes, handed to pydantic's (Rust) ``model_dump`` so the significant fields
+are dumped once, never dumped whole and then pruned. tests/collector/test_hashing.py proves both
+agree.
 """
 
 from __future__ import annotations
@@ -49,28 +50,14 @@ def volatile_exclude(cls: type[Record]) -> ExcludeTree:
 
 
 def content_hash(snapshot: Snapshot) -> str:
-    """Equal to ``snapshot.content_hash()``, faster."""
-    return document_hash(snapshot.model_dump(mode="json"))
-
-
-def document_hash(document: dict[str, Any]) -> str:
-    """The content hash of a snapshot already dumped as JSON data (what ingest stores anyway)."""
-    significant = prune(document, volatile_exclude(Snapshot))
+    """Equal to ``snapshot.content_hash()``, faster: one dump of the significant fields only."""
+    significant = snapshot.model_dump(mode="json", exclude=volatile_exclude(Snapshot))
     return hashlib.sha256(canonical_dumps(significant).encode()).hexdigest()
 
 
-def prune(data: Any, tree: ExcludeTree) -> Any:
-    """A copy of ``data`` without the branches ``tree`` marks; untouched branches are shared."""
-    if isinstance(data, list):
-        return [prune(item, tree["__all__"]) for item in data] if "__all__" in tree else data
-    if not isinstance(data, dict):
-        return data
-    out = dict(data)
-    for name, sub in tree.items():
-        if name not in out:
-            continue
-        if sub is True:
-            del out[name]
-        elif out[name] is not None:
-            out[name] = prune(out[name], sub)
-    return out
+def fingerprint(snapshot: Snapshot) -> str:
+    """sha256 of the significant fields as pydantic's (Rust) JSON writes them: no sorted keys, so not
+    the content hash, but equal for equal content (records are sorted when a snapshot is validated)
+    and some five times cheaper. Ingest compares it first; only an unequal one costs the content hash."""
+    significant = snapshot.model_dump_json(exclude=volatile_exclude(Snapshot))
+    return hashlib.sha256(significant.encode()).hexdigest()

@@ -13,7 +13,15 @@ from collector.api.guard import IDENTITY, ctx_of
 from collector.auth import Action, Identity, Resource, permits
 from collector.db import queries
 from collector.errors import ApiError, forbidden
-from collector.ingest import IngestResult, body_hash, decode_body, ingest, parse_snapshot, too_large
+from collector.ingest import (
+    IngestResult,
+    body_hash,
+    decode_body,
+    ingest,
+    ingest_known_body,
+    parse_snapshot,
+    too_large,
+)
 from collector.keys import config_key, sessions_key, snapshot_cache_key
 from collector.services import audit
 from collector.vault import store as vault_store
@@ -58,16 +66,20 @@ async def _push(request: web.Request, identity: Identity) -> web.Response:
 
     raw = await read_bounded(request, config.max_upload_bytes)
     body = decode_body(raw, request.headers.get("Content-Encoding"), config.max_snapshot_bytes)
+    if identity.site_id is None:
+        raise forbidden("only an agent enrolled for a site may push snapshots")
+    digest = body_hash(body)
+    known = await _store_known(request, identity, digest, key)
+    if known is not None:  # the very bytes of the latest version: nothing to parse
+        return respond(known.body(), status=200)
     # Validating a large snapshot takes a while: keep the event loop free for other requests.
     snapshot = (
         await asyncio.to_thread(parse_snapshot, body) if len(body) > 256 * 1024 else parse_snapshot(body)
     )
 
-    if identity.site_id is None:
-        raise forbidden("only an agent enrolled for a site may push snapshots")
     for attempt in range(1, _ATTEMPTS + 1):
         try:
-            result = await _store(request, identity, snapshot, body_hash(body), key)
+            result = await _store(request, identity, snapshot, digest, key)
             break
         except (IntegrityError, OperationalError) as exc:
             # Two writers raced past each other (another instance, a busy SQLite file): the
@@ -82,6 +94,26 @@ async def _push(request: web.Request, identity: Identity) -> web.Response:
 
 def _transient(exc: IntegrityError | OperationalError) -> bool:
     return isinstance(exc, IntegrityError) or "locked" in str(exc) or "deadlock" in str(exc)
+
+
+async def _store_known(
+    request: web.Request, identity: Identity, digest: str, key: str | None
+) -> IngestResult | None:
+    """Seen again by the body's digest alone, or None (then the body is parsed)."""
+    assert identity.site_id is not None
+    async with request.app[sessions_key]() as session, session.begin():
+        site = await queries.get_site(session, identity.site_id)
+        if not permits(
+            identity, Action.PUSH_SNAPSHOT, Resource(customer_id=site.customer_id, site_id=site.id)
+        ):
+            return None  # the full path refuses it, with its message
+        result = await ingest_known_body(
+            session, site_id=identity.site_id, agent_id=identity.agent_id, body_digest=digest,
+            idempotency_key=key, now=now(),
+        )  # fmt: skip
+        if result is None:
+            await session.rollback()
+        return result
 
 
 async def _store(

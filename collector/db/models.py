@@ -19,7 +19,7 @@ query here names the join it needs.
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, UniqueConstraint
+from sqlalchemy import Column, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from collector.db.types import JsonDocument, UTCDateTime, utcnow
@@ -118,7 +118,13 @@ class SnapshotVersion(SnapshotVersionBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
     site_id: int = Field(foreign_key="site.id", index=True)
     agent_id: int | None = Field(default=None, foreign_key="agent.id")
-    snapshot: dict[str, Any] = Field(sa_column=Column(JsonDocument, nullable=False))
+    # The snapshot document, zlib-compressed JSON: encode/decode only in collector/db/storage.py,
+    # read only through collector/db/queries.py (version_document, version_snapshot).
+    document: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    # sha256 of the latest request body that produced this version (the same bytes again skip parsing).
+    body_digest: str | None = Field(default=None, max_length=64)
+    # collector/hashing.py:fingerprint of the latest snapshot seen as this version ("seen again" test).
+    fingerprint: str | None = Field(default=None, max_length=64)
     # Per device id missing against the reference: consecutive scans absent when this version arrived.
     absent_streaks: dict[str, Any] = Field(
         default_factory=dict, sa_column=Column(JsonDocument, nullable=False)

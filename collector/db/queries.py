@@ -6,11 +6,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import and_, update
 from sqlalchemy.orm import defer
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from collector.db import storage
 from collector.db.models import (
     Agent,
     Baseline,
@@ -21,7 +22,7 @@ from collector.db.models import (
     SnapshotVersion,
     SnapshotVersionBase,
 )
-from drivers.schema import check_site_id
+from drivers.schema import Snapshot, check_site_id
 
 DEFAULT_ORG_SLUG = "default"
 
@@ -131,44 +132,75 @@ class VersionState:
     seen_count: int
     absent_streaks: dict[str, Any]
     diff_summary: dict[str, Any] | None
+    body_digest: str | None = None
+    fingerprint: str | None = None
 
 
 async def version_state(session: AsyncSession, site_id: int, version: int) -> VersionState | None:
     query = (
         select(SnapshotVersion)
-        .options(defer(SnapshotVersion.snapshot, raiseload=True))  # type: ignore[arg-type]
+        .options(defer(SnapshotVersion.document, raiseload=True))  # type: ignore[arg-type]
         .where(SnapshotVersion.site_id == site_id, SnapshotVersion.version == version)
     )
     row = (await session.exec(query)).first()
     if row is None:
         return None
     return VersionState(
-        row.version, row.content_hash, row.seen_count, dict(row.absent_streaks), row.diff_summary
+        row.version,
+        row.content_hash,
+        row.seen_count,
+        dict(row.absent_streaks),
+        row.diff_summary,
+        row.body_digest,
+        row.fingerprint,
     )
 
 
-async def mark_seen_again(session: AsyncSession, site_id: int, version: int, now: datetime) -> None:
+async def mark_seen_again(
+    session: AsyncSession,
+    site_id: int,
+    version: int,
+    now: datetime,
+    body_digest: str | None = None,
+    fingerprint: str | None = None,
+) -> None:
     v = SnapshotVersion
-    await session.exec(
-        update(v)
-        .where(col(v.site_id) == site_id, col(v.version) == version)
-        .values(seen_count=col(v.seen_count) + 1, seen_last_at=now)
+    values: dict[str, Any] = {"seen_count": col(v.seen_count) + 1, "seen_last_at": now}
+    if body_digest is not None:
+        values["body_digest"] = body_digest
+    if fingerprint is not None:
+        values["fingerprint"] = fingerprint
+    await session.exec(update(v).where(col(v.site_id) == site_id, col(v.version) == version).values(**values))
+
+
+async def latest_body_digest(session: AsyncSession, site_id: int) -> str | None:
+    """The body digest of the site's latest version (no lock, no document)."""
+    v = SnapshotVersion
+    query = (
+        select(v.body_digest)
+        .join(Site, and_(col(Site.id) == col(v.site_id), col(Site.latest_version) == col(v.version)))
+        .where(col(Site.id) == site_id)
     )
+    return (await session.exec(query)).first()
 
 
-async def version_row(session: AsyncSession, site_id: int, version: int) -> SnapshotVersion | None:
-    query = select(SnapshotVersion).where(
+async def _document_blob(session: AsyncSession, site_id: int, version: int) -> bytes | None:
+    query = select(SnapshotVersion.document).where(
         SnapshotVersion.site_id == site_id, SnapshotVersion.version == version
     )
     return (await session.exec(query)).first()
 
 
 async def version_document(session: AsyncSession, site_id: int, version: int) -> dict[str, Any] | None:
-    query = select(SnapshotVersion.snapshot).where(
-        SnapshotVersion.site_id == site_id, SnapshotVersion.version == version
-    )
-    document = (await session.exec(query)).first()
-    return None if document is None else dict(document)
+    """A version's snapshot as JSON data (decoded by collector/db/storage.py)."""
+    blob = await _document_blob(session, site_id, version)
+    return None if blob is None else storage.decode_document(blob)
+
+
+async def version_snapshot(session: AsyncSession, site_id: int, version: int) -> Snapshot | None:
+    """A version's snapshot, validated straight from the stored bytes (faster than via a dict)."""
+    blob = await _document_blob(session, site_id, version)
+    return None if blob is None else storage.decode_snapshot(blob)
 
 
 async def ingest_request(session: AsyncSession, site_id: int, idempotency_key: str) -> IngestRequest | None:

@@ -16,6 +16,37 @@ DatabaseUrl = Annotated[
 ]
 
 
+def _defer(config: Any, task: str, payload: dict[str, Any], key: str | None = None) -> int | None:
+    from collector.db.session import make_engine, make_sessionmaker
+    from collector.jobs.queue import open_queue
+
+    async def run() -> int | None:
+        engine = make_engine(config.db_url)
+        try:
+            queue = open_queue(config, make_sessionmaker(engine))
+            await queue.open()
+            try:
+                return await queue.defer(task, payload, key=key)
+            finally:
+                await queue.close()
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+@jobs_app.command("retention")
+def retention(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+    """Queue one retention pass (prints the job id; nothing when one is already waiting).
+
+    Policy: ASBUILT_RETENTION_IDENTICAL_AFTER_DAYS, ASBUILT_RETENTION_REQUESTS_AFTER_DAYS."""
+    from collector.config import CollectorConfig
+
+    config = CollectorConfig.from_env(data_dir=data_dir, database_url=database_url)
+    job_id = _defer(config, "retention.prune", {}, key="retention.prune")
+    typer.echo("a retention pass is already waiting" if job_id is None else job_id)
+
+
 @jobs_app.command("selftest")
 def selftest(
     name: Annotated[str, typer.Option(help="Names the file the job appends to (jobs-selftest/NAME.log)")],

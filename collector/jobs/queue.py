@@ -27,6 +27,8 @@ class JobQueue(Protocol):
 
 
 def open_queue(config: CollectorConfig, sessions: async_sessionmaker[AsyncSession]) -> JobQueue:
+    import collector.retention  # noqa: F401  registers the retention.prune task
+
     if is_sqlite(config.db_url):
         from collector.jobs.local import LocalJobQueue
 

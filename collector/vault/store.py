@@ -281,9 +281,21 @@ async def scan_credentials(session: AsyncSession, keys: VaultKeys, site_id: int)
 
 
 async def flag_replaced(session: AsyncSession, site_id: int, replaced: Iterable[tuple[str, str]]) -> int:
-    """Flag the entries of devices a scan saw replaced: (old device id, new device id) pairs."""
+    """Flag the entries of devices a scan saw replaced: (old device id, new device id) pairs.
+
+    One query finds which old devices have entries at all (a re-addressed site can report a hundred
+    replacements, most devices without a vault entry); only those get an UPDATE."""
+    pairs = dict(replaced)
+    if not pairs:
+        return 0
+    query = select(VaultEntry.device_id).where(
+        col(VaultEntry.site_id) == site_id, col(VaultEntry.device_id).in_(list(pairs))
+    )
+    with_entries = {d for d in (await session.exec(query)).all() if d is not None}
     count = 0
-    for old_id, new_id in replaced:
+    for old_id, new_id in pairs.items():
+        if old_id not in with_entries:
+            continue
         result = await session.exec(
             update(VaultEntry)
             .where(col(VaultEntry.site_id) == site_id, col(VaultEntry.device_id) == old_id)

@@ -1,14 +1,16 @@
 """Read-only queries the pages need beyond collector.db.queries: the site overview and search.
 
-Each takes an open AsyncSession. Snapshot documents are never selected here (they can be large);
-search narrows sites in SQL first and only then parses the few latest snapshots that may match.
+Each takes an open AsyncSession. Snapshot documents are never selected here (they are stored
+compressed, collector/db/storage.py). Search matches site id, site name and customer name in SQL;
+searching devices (serial, MAC, IP, host name) needs the per-device projection table of issue #11.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import ColumnElement, String, and_, cast, or_
+from sqlalchemy import ColumnElement, Select, and_, or_
 from sqlalchemy.orm import defer
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -54,36 +56,40 @@ async def site_overview(
 ) -> list[SiteOverview]:
     """Sites with their customer and latest version, by customer then site; optionally searched.
     ``visible`` is the caller's scope (collector.auth.scope_clause), applied before LIMIT/OFFSET."""
+    # The page of sites is chosen first (site and customer rows only), then only its sites are
+    # joined to their latest version: joining all 10,000 before LIMIT took 180 ms on PostgreSQL.
+    order = (col(Customer.name), col(Site.slug))
+    chosen: Select[Any] = (
+        select(col(Site.id).label("id"))
+        .join(Customer, col(Customer.id) == col(Site.customer_id))
+        .where(Site.organization_id == organization_id, visible)
+        .order_by(*order)
+    )
+    if term.strip():
+        pattern = f"%{_escape_like(search_pattern(term))}%"
+        chosen = chosen.where(
+            or_(
+                col(Site.slug).ilike(pattern, escape="\\"),
+                col(Site.name).ilike(pattern, escape="\\"),
+                col(Customer.name).ilike(pattern, escape="\\"),
+            )
+        ).limit(MAX_SEARCH_SITES)
+    else:
+        chosen = chosen.limit(limit).offset(offset)
+    page = chosen.subquery()
     latest_join = and_(
         col(SnapshotVersion.site_id) == col(Site.id), col(SnapshotVersion.version) == col(Site.latest_version)
     )
     query = (
         select(Site, Customer, SnapshotVersion)
+        .join(page, page.c.id == col(Site.id))
         .join(Customer, col(Customer.id) == col(Site.customer_id))
         .outerjoin(SnapshotVersion, latest_join)
-        .options(defer(SnapshotVersion.snapshot, raiseload=True))  # type: ignore[arg-type]
-        .where(Site.organization_id == organization_id, visible)
-        .order_by(col(Customer.name), col(Site.slug))
+        .options(defer(SnapshotVersion.document, raiseload=True))  # type: ignore[arg-type]
+        .order_by(*order)
     )
-    if not term.strip():
-        rows = (await session.exec(query.limit(limit).offset(offset))).all()
-        return [SiteOverview(s, c, v) for s, c, v in rows]
-
-    pattern = f"%{_escape_like(search_pattern(term))}%"
-    by_name = or_(
-        col(Site.slug).ilike(pattern, escape="\\"),
-        col(Site.name).ilike(pattern, escape="\\"),
-        col(Customer.name).ilike(pattern, escape="\\"),
-    )
-    # A cheap pre-filter: the latest snapshot's JSON text mentions the term somewhere.
-    in_snapshot = cast(SnapshotVersion.snapshot, String).ilike(pattern, escape="\\")
-    rows = (await session.exec(query.where(or_(by_name, in_snapshot)).limit(MAX_SEARCH_SITES))).all()
-    name_hits = {
-        s.id
-        for s, c, _ in rows
-        if any(search_pattern(term).lower() in (v or "").lower() for v in (s.slug, s.name, c.name))
-    }
-    return [SiteOverview(s, c, v, device_hit=s.id not in name_hits) for s, c, v in rows]
+    rows = (await session.exec(query)).all()
+    return [SiteOverview(s, c, v) for s, c, v in rows]
 
 
 def device_matches(device: Device, term: str) -> bool:

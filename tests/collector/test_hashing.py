@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from collector.hashing import content_hash, volatile_exclude
+from collector.hashing import content_hash, fingerprint, volatile_exclude
 from drivers.schema import LldpNeighbor, MacEntry, PortBinding, Snapshot
 from tests.collector.factory import depot, edit, large_site, problem, with_devices
 
@@ -45,3 +45,12 @@ def test_exclude_tree_reaches_nested_records():
     tree = volatile_exclude(Snapshot)
     assert tree["devices"]["__all__"]["switch"]["ports"]["__all__"]["poe"] == {"power_w": True}
     assert tree["problems"] == {"__all__": {"message": True}}
+
+
+def test_fingerprint_follows_significant_content_only():
+    base = large_site(30)
+    shuffled = Snapshot.model_validate({**base.model_dump(), "devices": base.model_dump()["devices"][::-1]})
+    noisy = with_devices(base, edit(base.devices[3], uptime_s=12345))
+    changed = with_devices(base, edit(base.devices[3], identity__firmware="V9.9"))
+    assert fingerprint(shuffled) == fingerprint(noisy) == fingerprint(base)
+    assert fingerprint(changed) != fingerprint(base)

@@ -83,10 +83,17 @@ class HttpError(RuntimeError):
 
 class CollectorProcess:
     def __init__(
-        self, data_dir: Path, database_url: str | None = None, env: dict[str, str] | None = None
+        self,
+        data_dir: Path,
+        database_url: str | None = None,
+        env: dict[str, str] | None = None,
+        *,
+        port: int | None = None,
+        serve_args: tuple[str, ...] = (),
     ) -> None:
         self.data_dir, self.database_url, self.extra_env = data_dir, database_url, env or {}
-        self.port = free_port()
+        self.port = port or free_port()
+        self.serve_args = serve_args
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -106,7 +113,15 @@ class CollectorProcess:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         with open(self.log, "ab") as log:  # the child keeps its own copy of the descriptor
             self.proc = subprocess.Popen(
-                [str(ASBUILT), "collector", "serve", "--port", str(self.port), *self._db_args()],
+                [
+                    str(ASBUILT),
+                    "collector",
+                    "serve",
+                    "--port",
+                    str(self.port),
+                    *self.serve_args,
+                    *self._db_args(),
+                ],
                 env=clean_env(ASBUILT_ADMIN_TOKEN=ADMIN_TOKEN, **self.extra_env),
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -115,6 +130,9 @@ class CollectorProcess:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"collector exited:\n{self.log.read_text()[-3000:]}")
+            if self.serve_args and "Running on" not in self.log.read_text(errors="replace"):
+                time.sleep(0.1)  # a shared port answers already: wait for this process's own banner
+                continue
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
                     return self

@@ -1,0 +1,153 @@
+"""Load test: 20 users (Locust) against one collector process on the seeded 10,000-site database.
+
+Starts `asbuilt collector serve` on 127.0.0.1 (a free port) against the database seeded by
+benchmarks/load/seed.py, runs Locust headless for a bounded time (first 1 user, then N users),
+samples the collector's resident memory every second, and prints p50/p95/p99 per page.
+
+Usage: .venv/bin/python benchmarks/load/run.py [--db asb_load_scale] [--users 20] [--seconds 60]
+       [--drop]  (drop the load-test database afterwards)
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+PAGES = ("sites list", "search", "site page", "diff page")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_up(url: str, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"collector exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url + "/login", timeout=2):
+                return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError("collector did not start")
+
+
+class RssSampler(threading.Thread):
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.proc = psutil.Process(pid)
+        self.samples: list[int] = []
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.wait(1.0):
+            try:
+                self.samples.append(self.proc.memory_info().rss)
+            except psutil.Error:
+                return
+
+
+def locust(url: str, users: int, seconds: int, prefix: Path, env: dict[str, str]) -> dict[str, list[str]]:
+    cmd = [
+        str(BIN / "locust"), "-f", str(Path(__file__).with_name("locustfile.py")), "--headless",
+        "-u", str(users), "-r", str(users), "-t", f"{seconds}s", "--host", url, "--csv", str(prefix),
+        "--only-summary", "--loglevel", "WARNING", "--stop-timeout", "5",
+    ]  # fmt: skip
+    subprocess.run(cmd, env=env, timeout=seconds + 60, check=False, stdout=subprocess.DEVNULL)
+    with open(f"{prefix}_stats.csv") as fh:
+        return {row["Name"]: row for row in csv.DictReader(fh)}  # type: ignore[misc]
+
+
+def table(title: str, rows: list[list[str]]) -> None:
+    header = ["page", "requests", "failures", "p50 ms", "p95 ms", "p99 ms", "req/s"]
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=False)]
+    print(f"\n{title}")
+    print(" | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
+    print("-+-".join("-" * w for w in widths))
+    for row in rows:
+        print(
+            " | ".join(
+                str(x).rjust(w) if i else str(x).ljust(w)
+                for i, (x, w) in enumerate(zip(row, widths, strict=True))
+            )
+        )
+
+
+def rows_of(stats: dict[str, dict[str, str]]) -> list[list[str]]:
+    out = []
+    for name in PAGES:
+        s = stats.get(name)
+        if s is None:
+            continue
+        out.append([name, s["Request Count"], s["Failure Count"], s["50%"], s["95%"], s["99%"],
+                    f"{float(s['Requests/s']):.1f}"])  # fmt: skip
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--db", default="asb_load_scale")
+    parser.add_argument("--users", type=int, default=20)
+    parser.add_argument("--seconds", type=int, default=60)
+    parser.add_argument("--single-seconds", type=int, default=20)
+    parser.add_argument("--drop", action="store_true", help="drop the load-test database at the end")
+    args = parser.parse_args()
+    if not args.db.startswith("asb_load"):
+        parser.error("the load test's database name must start with asb_load")
+    args.seconds = min(args.seconds, 170)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "ASB_LOAD_SITES": "10000"}
+    with tempfile.TemporaryDirectory(prefix="asb-load-") as tmp:
+        db_url = f"postgresql+asyncpg://root@127.0.0.1:5432/{args.db}"
+        serve = [str(BIN / "asbuilt"), "collector", "serve", "--host", "127.0.0.1", "--port", str(port),
+                 "--data-dir", tmp, "--database-url", db_url]  # fmt: skip
+        collector_env = {**os.environ, "ASBUILT_API_RATE_PER_S": "100000", "ASBUILT_API_BURST": "100000"}
+        log = open(Path(tempfile.gettempdir()) / "asb-load-collector.log", "w")  # noqa: SIM115  closed in finally
+        proc = subprocess.Popen(serve, env=collector_env, stdout=subprocess.DEVNULL, stderr=log)
+        try:
+            wait_up(url, proc)
+            sampler = RssSampler(proc.pid)
+            sampler.start()
+            single = locust(url, 1, args.single_seconds, Path(tmp) / "one", env)
+            many = locust(url, args.users, args.seconds, Path(tmp) / "many", env)
+            sampler.stop.set()
+            rss = sampler.samples
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+            log.close()
+    print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    table(f"1 user, {args.single_seconds} s", rows_of(single))
+    table(f"{args.users} users, {args.seconds} s (10,000 sites x 100 versions on PostgreSQL)", rows_of(many))
+    if rss:
+        print(f"\ncollector RSS: start {rss[0] / 2**20:.0f} MiB, peak {max(rss) / 2**20:.0f} MiB, "
+              f"end {rss[-1] / 2**20:.0f} MiB")  # fmt: skip
+    if args.drop:
+        seed = str(Path(__file__).with_name("seed.py"))
+        subprocess.run([sys.executable, seed, "--db", args.db, "--drop-only"], check=True)
+
+
+if __name__ == "__main__":
+    main()
