@@ -248,9 +248,12 @@ async def test_one_changed_camera_one_mail_one_signed_webhook_dead_endpoint_retr
             await alerts.subscribe(db, await user_ctx(app, outsider), "out@example.test", site_slug=site)
     assert getattr(refused.value, "status", None) == 404
     box = app[secret_box_key]
-    async with app[sessions_key]() as db, db.begin():
-        live, secret = await alerts.add_webhook(db, admin, box, "ticketing", receiver.url, None)
-        dead, _ = await alerts.add_webhook(db, admin, box, "down", f"http://127.0.0.1:{free_port()}/x", None)
+    async with app[sessions_key]() as db, db.begin():  # this customer's only: the PostgreSQL DB is shared
+        _, owner = await find_site(db, admin, site)
+        live, secret = await alerts.add_webhook(db, admin, box, "ticketing", receiver.url, owner.id)
+        dead, _ = await alerts.add_webhook(
+            db, admin, box, "down", f"http://127.0.0.1:{free_port()}/x", owner.id
+        )
         stored = live.secret_sealed
     assert secret not in stored and box.open(stored) == secret  # sealed at rest
 
