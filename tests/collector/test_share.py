@@ -8,6 +8,7 @@ import io
 import re
 import zipfile
 
+import pytest
 from pypdf import PdfReader
 from sqlmodel import update
 
@@ -37,6 +38,7 @@ async def _try(api: Api, path: str, password: str) -> tuple[int, bytes, str]:
     return resp.status, await resp.read(), resp.headers.get("Content-Type", "")
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # the PDF dominates; PostgreSQL: test_alerts
 async def test_share_link_refuses_wrong_password_works_once_expires_and_holds_no_secret(api: Api) -> None:
     app, site, customer = api.app, unique_site(), unique_name("Meridian")
     code = await api.issue_code(site, customer=customer)
