@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from collector.alerts.tasks import overdue_ticker
 from collector.attachments.intake import sweep_staging
 from collector.attachments.storage import FilesystemStore
 from collector.attachments.upload import UploadPolicy
@@ -61,6 +62,7 @@ def create_app(config: CollectorConfig) -> web.Application:
         sweep_staging(store.staging_dir)  # what a crash mid-upload left behind
     app.cleanup_ctx.append(database_context)
     app.cleanup_ctx.append(jobs_context)  # after the database: its worker needs the sessions
+    app.cleanup_ctx.append(overdue_ticker)  # after the jobs: it queues the overdue-scan check
     setup_routes(app)
     setup_web(app)
     return app

@@ -50,6 +50,9 @@ class Action(StrEnum):
     FETCH_CREDENTIALS = "vault:fetch"  # an agent takes its own site's credential sets for a scan
     EDIT_RECORD = "record:edit"  # the site record: photos and files, floor plans and pins, the quote
     ADD_VISIT = "visit:add"  # the service-visit log (support may note a visit too)
+    SUBSCRIBE_ALERTS = "alerts:subscribe"  # one's own e-mail alerts, for sites in one's scope
+    MANAGE_ALERTS = "alerts:manage"  # webhook endpoints, expected scan intervals, the delivery log
+    SHARE_SITE = "site:share"  # a one-time download link for someone without an account
 
 
 class IdentityKind(StrEnum):
@@ -58,9 +61,12 @@ class IdentityKind(StrEnum):
     ADMIN_TOKEN = "admin-token"
     CLI = "cli"  # the admin command line on the collector's host
     ANONYMOUS = "anonymous"  # not signed in (yet): may only do PUBLIC things
+    SHARE_LINK = "share-link"  # someone who opened a share link: one site's deliverables, as its customer
 
 
-_EVERY_USER = frozenset({Action.READ_SITE, Action.EXPORT_SITE, Action.READ_CUSTOMERS, Action.OWN_ACCOUNT})
+_EVERY_USER = frozenset(
+    {Action.READ_SITE, Action.EXPORT_SITE, Action.READ_CUSTOMERS, Action.OWN_ACCOUNT, Action.SUBSCRIBE_ALERTS}
+)
 _VAULT_STAFF = frozenset({Action.READ_VAULT, Action.REVEAL_SECRET})
 AGENT_ACTIONS = frozenset({Action.PUSH_SNAPSHOT, Action.FETCH_CREDENTIALS})  # its own site only
 ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
@@ -123,6 +129,17 @@ class Identity:
 
 BREAK_GLASS = Identity(IdentityKind.ADMIN_TOKEN, "admin-token", Role.ADMIN, Scope.everything())
 ANONYMOUS = Identity(IdentityKind.ANONYMOUS, "anonymous")
+
+
+def share_link_identity(link_id: int, customer_id: int) -> Identity:
+    """Whoever holds a share link and its password: that customer's exports, never its passwords."""
+    return Identity(
+        IdentityKind.SHARE_LINK,
+        f"share-link:{link_id}",
+        Role.CUSTOMER,
+        Scope(ScopeKind.CUSTOMERS, frozenset({customer_id})),
+        customer_id=customer_id,
+    )
 
 
 def cli_admin(operator: str) -> Identity:

@@ -55,6 +55,19 @@ class CollectorConfig(BaseModel):
     job_stalled_after_s: float = Field(
         default=20.0, gt=0, description="A job worker silent this long is gone; its jobs run again"
     )
+    # Change alerts (collector/alerts/): e-mail through an SMTP relay with STARTTLS, verified.
+    smtp_host: str | None = Field(default=None, description="SMTP relay for alert e-mail (unset: no e-mail)")
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_starttls: bool = Field(default=True, description="Upgrade with STARTTLS (refused if it cannot)")
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_sender: str = Field(default="asbuilt@localhost", description="From: of alert e-mail")
+    smtp_ca_file: Path | None = Field(default=None, description="CA bundle for the relay's certificate")
+    smtp_timeout_s: float = Field(default=20.0, gt=0)
+    webhook_timeout_s: float = Field(default=10.0, gt=0, description="One webhook POST, connect to reply")
+    alert_overdue_check_s: float = Field(
+        default=300.0, gt=0, description="How often the overdue-scan check is queued"
+    )
 
     retention_identical_after_days: int = Field(
         default=90, ge=1, description="Versions that changed nothing are removed once unseen this long"

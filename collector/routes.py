@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from collector.api import (
     agents,
+    alerts,
     audit,
     baselines,
     diffs,
@@ -23,6 +24,19 @@ from collector.api import (
     sites,
     snapshots,
     vault,
+)
+from collector.api.alerts import (
+    DeliveryList,
+    ScheduleRequest,
+    ScheduleState,
+    ShareCreated,
+    ShareRequest,
+    SubscriptionList,
+    SubscriptionPublic,
+    SubscriptionRequest,
+    WebhookList,
+    WebhookPublic,
+    WebhookRequest,
 )
 from collector.api.guard import guarded
 from collector.api.record_schemas import (
@@ -264,6 +278,31 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", f"{API}/sites/{{site}}/visits", record.add_visit, "record-visit-add",
           "Note a service visit (date, technician, reason, what was done)", A.ADD_VISIT, 201, VisitRequest,
           VisitPublic, errors=(401, 403, 404, 422)),
+    Route("GET", f"{API}/alerts/subscriptions", alerts.list_subscriptions, "alert-subscriptions",
+          "The caller's e-mail alert subscriptions", A.SUBSCRIBE_ALERTS, response=SubscriptionList,
+          errors=(401, 403)),
+    Route("POST", f"{API}/alerts/subscriptions", alerts.create_subscription, "alert-subscribe",
+          "Subscribe to a site's (or a customer's) change and overdue-scan alerts, within one's scope",
+          A.SUBSCRIBE_ALERTS, 201, SubscriptionRequest, SubscriptionPublic, errors=(401, 403, 404, 422)),
+    Route("DELETE", f"{API}/alerts/subscriptions/{{subscription}}", alerts.delete_subscription,
+          "alert-unsubscribe", "Remove one of the caller's subscriptions", A.SUBSCRIBE_ALERTS, 204,
+          errors=(401, 403, 404)),
+    Route("GET", f"{API}/alerts/webhooks", alerts.list_webhooks, "alert-webhooks", "Webhook endpoints",
+          A.MANAGE_ALERTS, response=WebhookList, errors=(401, 403)),
+    Route("POST", f"{API}/alerts/webhooks", alerts.create_webhook, "alert-webhook-create",
+          "Add a webhook endpoint; the reply holds its HMAC signing secret, once", A.MANAGE_ALERTS, 201,
+          WebhookRequest, WebhookPublic, errors=(401, 403, 404, 422)),
+    Route("DELETE", f"{API}/alerts/webhooks/{{webhook}}", alerts.delete_webhook, "alert-webhook-remove",
+          "Switch a webhook endpoint off", A.MANAGE_ALERTS, response=WebhookPublic, errors=(401, 403, 404)),
+    Route("GET", f"{API}/alerts/deliveries", alerts.list_deliveries, "alert-deliveries",
+          "The delivery log, newest first: status, attempts, last error, next try", A.MANAGE_ALERTS,
+          response=DeliveryList, params=(Param("limit", "query", "At most (max 500)"),), errors=(401, 403)),
+    Route("PUT", f"{API}/sites/{{site}}/alerts/schedule", alerts.put_schedule, "alert-schedule",
+          "How often the site's scan is expected (an alert when one is late); null: no expectation",
+          A.MANAGE_ALERTS, body=ScheduleRequest, response=ScheduleState, errors=(401, 403, 404, 422)),
+    Route("POST", f"{API}/sites/{{site}}/share-links", alerts.create_share, "share-create",
+          "A one-time, expiring, password-protected download link of the site's deliverables (no secrets)",
+          A.SHARE_SITE, 201, ShareRequest, ShareCreated, errors=(401, 403, 404, 422)),
     Route("GET", f"{API}/openapi.json", meta.openapi, "openapi", "This document", A.PUBLIC),
 )  # fmt: skip
 

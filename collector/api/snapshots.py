@@ -8,6 +8,7 @@ from aiohttp import web
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from collector import refusals
+from collector.alerts.tasks import after_ingest
 from collector.api.common import now, respond, token_header
 from collector.api.guard import IDENTITY, ctx_of
 from collector.auth import Action, Identity, Resource, permits
@@ -89,6 +90,8 @@ async def _push(request: web.Request, identity: Identity) -> web.Response:
                     503, "busy", "the collector is busy; retry later", headers={"Retry-After": "5"}
                 ) from exc
             await asyncio.sleep(0.05 * attempt)
+    if result.created and identity.site_id is not None:  # committed: alerts are a job, never awaited here
+        await after_ingest(request.app, identity.site_id, result.version)
     return respond(result.body(), status=201 if result.created else 200)
 
 

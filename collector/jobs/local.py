@@ -106,7 +106,7 @@ class LocalJobQueue:
         if spec is None:
             error = f"unknown task {job.task!r}"
         else:
-            context = JobContext(self.config, self.sessions, job.id, job.attempts)
+            context = JobContext(self.config, self.sessions, job.id, job.attempts, self)
             try:
                 await spec.run(context, dict(job.payload))
             except asyncio.CancelledError:

@@ -69,7 +69,7 @@ class PgJobQueue:
         async def run(context: procrastinate.JobContext, **payload: Any) -> None:
             job = context.job
             assert job.id is not None
-            await spec.run(JobContext(self.config, self.sessions, job.id, job.attempts + 1), payload)
+            await spec.run(JobContext(self.config, self.sessions, job.id, job.attempts + 1, self), payload)
 
         self.app.task(name=name, retry=strategy, pass_context=True)(run)
 

@@ -21,6 +21,8 @@ class JobContext:
     sessions: async_sessionmaker[AsyncSession]
     job_id: int
     attempt: int
+    # The queue this job runs in, so a job may queue follow-up jobs (collector.jobs.queue.JobQueue).
+    queue: Any = None
 
 
 TaskFn = Callable[[JobContext, dict[str, Any]], Awaitable[None]]

@@ -70,6 +70,11 @@ class Kind(StrEnum):
     PIN_SAVE = "record.pin_save"
     QUOTE_IMPORT = "record.quote_import"
     VISIT_ADD = "record.visit_add"
+    ALERT_SUBSCRIBE = "alert.subscribe"  # detail.action: subscribe | unsubscribe
+    ALERT_WEBHOOK = "alert.webhook"  # detail.action: create | remove
+    ALERT_SCHEDULE = "alert.schedule"  # a site's expected scan interval set or cleared
+    SHARE_CREATE = "share.create"
+    SHARE_USE = "share.use"  # outcome ok: downloaded; refused: wrong password, used, expired
 
 
 def actor_fields(identity: Identity | None) -> dict[str, Any]:

@@ -33,6 +33,8 @@ NAV: tuple[NavItem, ...] = (
     NavItem("Users", "web-users", Action.MANAGE_PEOPLE, "users"),
     NavItem("Regions", "web-regions", Action.MANAGE_PEOPLE, "regions"),
     NavItem("Devices", "web-devices", Action.MANAGE_DEVICES, "devices"),
+    NavItem("Alerts", "web-alerts", Action.SUBSCRIBE_ALERTS, "alerts"),
+    NavItem("Webhooks", "web-alert-admin", Action.MANAGE_ALERTS, "alert-admin"),
     NavItem("Audit", "web-audit", Action.READ_AUDIT, "audit"),
     NavItem("Account", "web-account", Action.OWN_ACCOUNT, "account"),
 )

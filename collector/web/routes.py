@@ -21,7 +21,7 @@ from collector.throttle import SlowDown
 from collector.web.filters import FILTERS
 from collector.web.guard import login_account_throttle_key, login_client_throttle_key, page
 from collector.web.middleware import add_security_headers, pages_middleware
-from collector.web.pages import account, admin, documents, record, sites, vault
+from collector.web.pages import account, admin, alerts, documents, record, sites, vault
 from collector.web.render import jinja_key
 from collector.web.session import session_layer
 
@@ -101,6 +101,21 @@ PAGES: tuple[Page, ...] = (
     Page("GET", "/admin/devices", admin.devices_page, "web-devices", A.MANAGE_DEVICES),
     Page("POST", "/admin/devices/{device_id}", admin.device_submit, "web-device-submit", A.MANAGE_DEVICES),
     Page("GET", "/audit", admin.audit_page, "web-audit", A.READ_AUDIT),
+    Page("GET", "/alerts", alerts.subscriptions_page, "web-alerts", A.SUBSCRIBE_ALERTS),
+    Page("POST", "/alerts", alerts.subscribe_submit, "web-alert-subscribe", A.SUBSCRIBE_ALERTS),
+    Page("POST", "/alerts/{subscription}/delete", alerts.unsubscribe_submit, "web-alert-unsubscribe",
+         A.SUBSCRIBE_ALERTS),
+    Page("GET", "/admin/alerts", alerts.admin_page, "web-alert-admin", A.MANAGE_ALERTS),
+    Page("POST", "/admin/alerts/webhooks", alerts.webhook_submit, "web-alert-webhook-create",
+         A.MANAGE_ALERTS),
+    Page("POST", "/admin/alerts/webhooks/{webhook}/delete", alerts.webhook_remove,
+         "web-alert-webhook-remove", A.MANAGE_ALERTS),
+    Page("POST", "/admin/alerts/schedules", alerts.schedule_submit, "web-alert-schedule", A.MANAGE_ALERTS),
+    Page("GET", "/admin/alerts/deliveries", alerts.deliveries_page, "web-alert-deliveries", A.MANAGE_ALERTS),
+    Page("GET", "/sites/{site}/share", alerts.share_links_page, "web-share-links", A.SHARE_SITE),
+    Page("POST", "/sites/{site}/share", alerts.share_submit, "web-share-create", A.SHARE_SITE),
+    Page("GET", "/share/{token}", alerts.share_open, "web-share", A.PUBLIC),
+    Page("POST", "/share/{token}", alerts.share_download, "web-share-download", A.PUBLIC),
 )  # fmt: skip
 
 
@@ -119,6 +134,7 @@ def setup_web(app: web.Application) -> None:
     env.filters.update(FILTERS)
     app[login_account_throttle_key] = SlowDown(free=5, base_s=1.0, max_s=30.0)
     app[login_client_throttle_key] = SlowDown(free=20, base_s=1.0, max_s=30.0)
+    app[alerts.share_throttle_key] = SlowDown(free=5, base_s=1.0, max_s=30.0)
     for p in PAGES:
         app.router.add_route(p.method, p.path, page(p.action, p.handler), name=p.name)
     app.router.add_static("/static/", STATIC_DIR, name="web-static", append_version=True)

@@ -57,6 +57,10 @@ WHO_MAY: dict[Action, frozenset[str]] = {
     # The site record: technicians place, photograph, import; support may note a visit too.
     A.EDIT_RECORD: frozenset({"admin", "technician"}),
     A.ADD_VISIT: frozenset({"admin", "technician", "support"}),
+    # Alerts: everyone subscribes to what they see; endpoints, schedules and share links are admins'.
+    A.SUBSCRIBE_ALERTS: frozenset({"admin", "technician", "support", "customer"}),
+    A.MANAGE_ALERTS: frozenset({"admin"}),
+    A.SHARE_SITE: frozenset({"admin"}),
 }
 API_CALLERS = ("anonymous", "agent", "admin", "technician", "support", "customer")
 WEB_CALLERS = ("anonymous", "admin", "technician", "support", "customer")
@@ -283,6 +287,50 @@ async def _record_visit_add(w: World, side: str, caller: str) -> Req:
     return Req("POST", f"/api/v1/sites/{s.site}/visits", ok=201, json=body, slug=s.site)
 
 
+async def own_subscription(w: World, caller: str) -> int:
+    """A subscription of the caller (of a throwaway user for callers without an account)."""
+    from collector.services import alerts
+
+    name = w.people[caller].name if caller in w.people else await add_user(
+        w.app, "support", customers=(w.inside.customer,))  # fmt: skip
+    async with w.app[sessions_key]() as db, db.begin():
+        user = await people.user_by_name(db, name)
+        assert user is not None
+        ctx = Ctx(await accounts.identity_for_user(db, user))
+        row = await alerts.subscribe(db, ctx, f"{unique_name('m')}@example.test", customer_id=None,
+                                     site_slug=w.inside.site)  # fmt: skip
+        assert row.id is not None
+        return row.id
+
+
+async def spare_webhook(w: World) -> int:
+    from collector.keys import secret_box_key
+    from collector.services import alerts
+
+    async with w.app[sessions_key]() as db, db.begin():
+        hook, _ = await alerts.add_webhook(db, await ctx_admin(), w.app[secret_box_key], unique_name("hook"),
+                                           "http://127.0.0.1:9/matrix", None)  # fmt: skip
+        assert hook.id is not None
+        return hook.id
+
+
+def site_json(method: str, suffix: str, ok: int, body: dict[str, Any]) -> Builder:
+    async def build(w: World, side: str, caller: str) -> Req:
+        s = side_of(w, side)
+        return Req(method, f"/api/v1/sites/{s.site}{suffix}", ok=ok, json=dict(body), slug=s.site)
+
+    return build
+
+
+async def _subscribe(w: World, side: str, caller: str) -> Req:
+    s = side_of(w, side)
+    return Req("POST", "/api/v1/alerts/subscriptions", ok=201, slug=s.site,
+               json={"email": "matrix@example.test", "site": s.site})  # fmt: skip
+
+
+SHARE_BODY = {"recipient": "matrix", "password": "matrix-password-1", "hours": 1, "formats": ["json"]}
+
+
 # ---------------------------------------------------------------- API cases, by route name
 
 
@@ -382,8 +430,19 @@ API_CASES: dict[str, Builder] = {
     "record-download": _record_download,
     "record-visits": site_path("/visits"),
     "record-visit-add": _record_visit_add,
+    "alert-subscriptions": simple("GET", "/api/v1/alerts/subscriptions"),
+    "alert-subscribe": _subscribe,
+    "alert-unsubscribe": lambda w, s, c: _delete_subscription(w, c),
+    "alert-webhooks": simple("GET", "/api/v1/alerts/webhooks"),
+    "alert-webhook-create": simple("POST", "/api/v1/alerts/webhooks", 201,
+                                   json={"name": new("hook"), "url": "http://127.0.0.1:9/matrix"}),
+    "alert-webhook-remove": lambda w, s, c: _remove_webhook(w),
+    "alert-deliveries": simple("GET", "/api/v1/alerts/deliveries"),
+    "alert-schedule": site_json("PUT", "/alerts/schedule", 200, {"every_s": 86400}),
+    "share-create": site_json("POST", "/share-links", 201, SHARE_BODY),
 }  # fmt: skip
-SCOPED_API = {"push-snapshot", "site", "versions", "version", "version-snapshot", "export", "diagram",
+SCOPED_API = {"alert-subscribe", "alert-schedule", "share-create",
+              "push-snapshot", "site", "versions", "version", "version-snapshot", "export", "diagram",
               "diff", "diff-baseline",
               "baseline", "approve-baseline", "revoke-agent", "user", "update-user", "disable-user",
               "enable-user", "reset-link", "revoke-token", "approve-device", "revoke-device", "vault",
@@ -491,6 +550,37 @@ async def _web_record_visit_add(w: World, side: str, caller: str) -> Req:
                      "reason": "yearly check"})  # fmt: skip
 
 
+async def _delete_subscription(w: World, caller: str) -> Req:
+    return Req("DELETE", f"/api/v1/alerts/subscriptions/{await own_subscription(w, caller)}", ok=204)
+
+
+async def _remove_webhook(w: World) -> Req:
+    return Req("DELETE", f"/api/v1/alerts/webhooks/{await spare_webhook(w)}")
+
+
+async def _web_unsubscribe(w: World, side: str, caller: str) -> Req:
+    return Req("POST", f"/alerts/{await own_subscription(w, caller)}/delete", ok=303, data={})
+
+
+async def _web_webhook_remove(w: World, side: str, caller: str) -> Req:
+    return Req("POST", f"/admin/alerts/webhooks/{await spare_webhook(w)}/delete", ok=303, data={})
+
+
+async def _web_share_create(w: World, side: str, caller: str) -> Req:
+    s = side_of(w, side)
+    return Req("POST", f"/sites/{s.site}/share", ok=201, slug=s.site,
+               data={"recipient": "matrix", "password": "matrix-password-1", "hours": "1",
+                     "formats": "json"})  # fmt: skip
+
+
+def inside_target(w: World) -> str:
+    return f"site:{w.inside.site}"
+
+
+def inside_site(w: World) -> str:
+    return w.inside.site
+
+
 PAGE_CASES: dict[str, Builder] = {
     "web-sites": simple("GET", "/"),
     "web-login": simple("GET", "/login", public={"anonymous": 200, "signed": 303}),
@@ -556,8 +646,25 @@ PAGE_CASES: dict[str, Builder] = {
     "web-record-quote-upload": _web_record_upload("/quote", "quote", quote_file),
     "web-record-visits": page_path("/visits"),
     "web-record-visit-add": _web_record_visit_add,
+    "web-alerts": simple("GET", "/alerts"),
+    "web-alert-subscribe": simple("POST", "/alerts", 303,
+                                  data={"target": inside_target, "email": "matrix@example.test"}),
+    "web-alert-unsubscribe": _web_unsubscribe,
+    "web-alert-admin": simple("GET", "/admin/alerts"),
+    "web-alert-webhook-create": simple("POST", "/admin/alerts/webhooks", 201,
+                                       data={"name": new("hook"), "url": "http://127.0.0.1:9/matrix"}),
+    "web-alert-webhook-remove": _web_webhook_remove,
+    "web-alert-schedule": simple("POST", "/admin/alerts/schedules", 303,
+                                 data={"site": inside_site, "hours": "24"}),
+    "web-alert-deliveries": simple("GET", "/admin/alerts/deliveries"),
+    "web-share-links": page_path("/share"),
+    "web-share-create": _web_share_create,
+    "web-share": simple("GET", "/share/not-a-real-link", public={"anonymous": 404, "signed": 404}),
+    "web-share-download": simple("POST", "/share/not-a-real-link", data={"password": "whatever"},
+                                 public={"anonymous": 404, "signed": 404}),
 }  # fmt: skip
-SCOPED_PAGES = {"web-site", "web-versions", "web-version", "web-snapshot", "web-approve", "web-diff",
+SCOPED_PAGES = {"web-share-links", "web-share-create",
+                "web-site", "web-versions", "web-version", "web-snapshot", "web-approve", "web-diff",
                 "web-export", "web-diagram", "web-diagram-svg",
                 "web-user", "web-user-update", "web-user-action", "web-token-revoke",
                 "web-device-submit", "web-vault", "web-vault-create", "web-vault-upload", "web-vault-update",

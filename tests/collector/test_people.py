@@ -33,6 +33,18 @@ from tests.collector.conftest import ADMIN_TOKEN, CSRF_FIELD, PASSWORD, Api, add
 from tests.collector.world import build_world, sign_in_web, web_session
 
 PRODUCED_BY: dict[str, set[Kind]] = {
+    # tests/collector/test_share.py
+    "test_share_link_refuses_wrong_password_works_once_expires_and_holds_no_secret": {
+        Kind.SHARE_CREATE,
+        Kind.SHARE_USE,
+        Kind.EXPORT,
+    },
+    # tests/collector/test_alerts.py
+    "test_one_changed_camera_one_mail_one_signed_webhook_dead_endpoint_retried": {
+        Kind.ALERT_SUBSCRIBE,
+        Kind.ALERT_WEBHOOK,
+    },
+    "test_scope_is_checked_again_when_sending_and_overdue_scan_alerts_once": {Kind.ALERT_SCHEDULE},
     "test_defect_session_cookie_valid_after_logout": {Kind.SIGNIN_OK, Kind.SIGNOUT},
     "test_defect_throttle_keyed_on_socket_address_only": {Kind.SIGNIN_FAILED, Kind.SIGNIN_OK},
     "test_second_factor_set_up_required_then_asked": {

@@ -89,6 +89,7 @@ async def _record_context(
         "can_approve": permits(c.identity, Action.APPROVE_BASELINE, site_service.resource_of(site, customer))
         and site.baseline_version != number,
         "can_vault": permits(c.identity, Action.READ_VAULT, site_service.resource_of(site, customer)),
+        "can_share": permits(c.identity, Action.SHARE_SITE, site_service.resource_of(site, customer)),
         "refused": await refusals.recent(db, site.id),
         "last_visit": await record_service.last_visit(db, site),
     }
