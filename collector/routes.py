@@ -17,6 +17,7 @@ from collector.api import (
     diffs,
     enrol,
     exports,
+    fleet,
     meta,
     people,
     record,
@@ -73,6 +74,7 @@ from collector.api.schemas import (
     VersionPublic,
 )
 from collector.auth import Action
+from collector.fleet.reports import FleetSummary
 from collector.keys import openapi_key
 from collector.openapi import build_openapi
 from drivers.schema import Snapshot
@@ -264,6 +266,18 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", f"{API}/sites/{{site}}/visits", record.add_visit, "record-visit-add",
           "Note a service visit (date, technician, reason, what was done)", A.ADD_VISIT, 201, VisitRequest,
           VisitPublic, errors=(401, 403, 404, 422)),
+    Route("GET", f"{API}/customers/{{customer}}/fleet", fleet.fleet, "fleet",
+          "A customer's fleet reports across its sites' latest versions: firmware currency per model, "
+          "clock skew with NTP servers, recording drift against each baseline, PoE budget per switch "
+          "(audited as fleet.read)", A.READ_SITE, response=FleetSummary, errors=(401, 403, 404)),
+    Route("GET", f"{API}/customers/{{customer}}/fleet/{{report}}", fleet.fleet_report, "fleet-report",
+          "One fleet report: firmware, clock, recording or poe", A.READ_SITE, errors=(401, 403, 404, 422)),
+    Route("GET", f"{API}/customers/{{customer}}/fleet-export.{{format}}", fleet.fleet_export, "fleet-export",
+          "The fleet reports as XLSX (one sheet per report, or ?report=) or one report as CSV (audited)",
+          A.EXPORT_SITE, media_type=EXPORT_TYPES,
+          params=(Param("report", "query", "firmware, clock, recording or poe (CSV: required)",
+                        type="string"),),
+          errors=(401, 403, 404, 422)),
     Route("GET", f"{API}/openapi.json", meta.openapi, "openapi", "This document", A.PUBLIC),
 )  # fmt: skip
 

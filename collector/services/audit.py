@@ -70,6 +70,9 @@ class Kind(StrEnum):
     PIN_SAVE = "record.pin_save"
     QUOTE_IMPORT = "record.quote_import"
     VISIT_ADD = "record.visit_add"
+    FLEET_READ = "fleet.read"  # a customer's fleet report (firmware, clocks, recording, PoE) shown
+    SETTINGS_UPDATE = "settings.update"  # the integrator's branding changed
+    HANDOVER_JOB = "export.handover_job"  # a handover PDF queued as a job (its download is an export)
 
 
 def actor_fields(identity: Identity | None) -> dict[str, Any]:

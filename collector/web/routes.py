@@ -21,7 +21,7 @@ from collector.throttle import SlowDown
 from collector.web.filters import FILTERS
 from collector.web.guard import login_account_throttle_key, login_client_throttle_key, page
 from collector.web.middleware import add_security_headers, pages_middleware
-from collector.web.pages import account, admin, documents, record, sites, vault
+from collector.web.pages import account, admin, documents, fleet, record, sites, vault
 from collector.web.render import jinja_key
 from collector.web.session import session_layer
 
@@ -90,6 +90,9 @@ PAGES: tuple[Page, ...] = (
     Page("POST", "/sites/{site}/visits", record.visit_submit, "web-record-visit-add", A.ADD_VISIT),
     Page("GET", "/customers", admin.customers_page, "web-customers", A.READ_CUSTOMERS),
     Page("POST", "/customers", admin.customer_submit, "web-customer-submit", A.MANAGE_PEOPLE),
+    Page("GET", "/customers/{customer}/fleet", fleet.fleet_page, "web-fleet", A.READ_SITE),
+    Page("GET", "/customers/{customer}/fleet-export.{format}", fleet.fleet_export, "web-fleet-export",
+         A.EXPORT_SITE),
     Page("GET", "/admin/users", admin.users_page, "web-users", A.MANAGE_PEOPLE),
     Page("POST", "/admin/users", admin.user_create, "web-user-create", A.MANAGE_PEOPLE),
     Page("GET", "/admin/users/{user_id}", admin.user_page, "web-user", A.MANAGE_PEOPLE),
