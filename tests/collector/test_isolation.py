@@ -283,6 +283,26 @@ async def _record_visit_add(w: World, side: str, caller: str) -> Req:
     return Req("POST", f"/api/v1/sites/{s.site}/visits", ok=201, json=body, slug=s.site)
 
 
+async def customer_id(w: World, side: str) -> int:
+    from sqlmodel import select
+
+    from collector.db.models import Customer
+
+    async with w.app[sessions_key]() as db:
+        row = (await db.exec(select(Customer).where(Customer.name == side_of(w, side).customer))).one()
+        assert row.id is not None
+        return row.id
+
+
+def fleet_case(prefix: str, suffix: str) -> Builder:
+    """A customer's fleet: in scope the world's inside customer, out of scope the outside one."""
+
+    async def build(w: World, side: str, caller: str) -> Req:
+        return Req("GET", f"{prefix}/customers/{await customer_id(w, side)}{suffix}")
+
+    return build
+
+
 # ---------------------------------------------------------------- API cases, by route name
 
 
@@ -382,6 +402,9 @@ API_CASES: dict[str, Builder] = {
     "record-download": _record_download,
     "record-visits": site_path("/visits"),
     "record-visit-add": _record_visit_add,
+    "fleet": fleet_case("/api/v1", "/fleet"),
+    "fleet-report": fleet_case("/api/v1", "/fleet/clock"),
+    "fleet-export": fleet_case("/api/v1", "/fleet-export.csv?report=firmware"),
 }  # fmt: skip
 SCOPED_API = {"push-snapshot", "site", "versions", "version", "version-snapshot", "export", "diagram",
               "diff", "diff-baseline",
@@ -389,7 +412,7 @@ SCOPED_API = {"push-snapshot", "site", "versions", "version", "version-snapshot"
               "enable-user", "reset-link", "revoke-token", "approve-device", "revoke-device", "vault",
               "vault-create", "vault-update", "vault-reveal", "vault-history", "vault-upload",
               "record-attachments", "record-upload", "record-download", "record-visits",
-              "record-visit-add"}  # fmt: skip
+              "record-visit-add", "fleet", "fleet-report", "fleet-export"}  # fmt: skip
 
 
 # ---------------------------------------------------------------- page cases, by page name
@@ -556,6 +579,8 @@ PAGE_CASES: dict[str, Builder] = {
     "web-record-quote-upload": _web_record_upload("/quote", "quote", quote_file),
     "web-record-visits": page_path("/visits"),
     "web-record-visit-add": _web_record_visit_add,
+    "web-fleet": fleet_case("", "/fleet?report=poe"),
+    "web-fleet-export": fleet_case("", "/fleet-export.xlsx"),
 }  # fmt: skip
 SCOPED_PAGES = {"web-site", "web-versions", "web-version", "web-snapshot", "web-approve", "web-diff",
                 "web-export", "web-diagram", "web-diagram-svg",
@@ -565,7 +590,7 @@ SCOPED_PAGES = {"web-site", "web-versions", "web-version", "web-snapshot", "web-
                 "web-record-file", "web-record-plans", "web-record-plan-upload", "web-record-pin",
                 "web-record-repoint",
                 "web-record-quote", "web-record-quote-upload", "web-record-visits",
-                "web-record-visit-add"}  # fmt: skip
+                "web-record-visit-add", "web-fleet", "web-fleet-export"}  # fmt: skip
 LAST = ("web-logout",)  # ends the caller's session: after everything else
 
 
