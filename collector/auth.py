@@ -50,6 +50,7 @@ class Action(StrEnum):
     FETCH_CREDENTIALS = "vault:fetch"  # an agent takes its own site's credential sets for a scan
     EDIT_RECORD = "record:edit"  # the site record: photos and files, floor plans and pins, the quote
     ADD_VISIT = "visit:add"  # the service-visit log (support may note a visit too)
+    MANAGE_SETTINGS = "settings:manage"  # the integrator's branding on documents and pages (admins)
 
 
 class IdentityKind(StrEnum):

@@ -21,8 +21,8 @@ from collector.throttle import SlowDown
 from collector.web.filters import FILTERS
 from collector.web.guard import login_account_throttle_key, login_client_throttle_key, page
 from collector.web.middleware import add_security_headers, pages_middleware
-from collector.web.pages import account, admin, documents, fleet, record, sites, vault
-from collector.web.render import jinja_key
+from collector.web.pages import account, admin, documents, fleet, handover, record, settings, sites, vault
+from collector.web.render import BrandingCache, branding_cache_key, jinja_key
 from collector.web.session import session_layer
 
 HERE = Path(__file__).parent
@@ -68,6 +68,12 @@ PAGES: tuple[Page, ...] = (
     Page("GET", "/sites/{site}/export.{format}", documents.export_download, "web-export", A.EXPORT_SITE),
     Page("GET", "/sites/{site}/diagram", documents.diagram_page, "web-diagram", A.READ_SITE),
     Page("GET", "/sites/{site}/diagram.svg", documents.diagram_svg, "web-diagram-svg", A.EXPORT_SITE),
+    Page("POST", "/sites/{site}/handover", handover.start_submit, "web-handover-start", A.EXPORT_SITE),
+    Page("POST", "/sites/{site}/handover/sealed", handover.sealed_submit, "web-handover-sealed",
+         A.REVEAL_SECRET),
+    Page("GET", "/sites/{site}/handover/{render}", handover.status_page, "web-handover", A.EXPORT_SITE),
+    Page("GET", "/sites/{site}/handover/{render}/file", handover.file_download, "web-handover-file",
+         A.EXPORT_SITE),
     Page("GET", "/sites/{site}/vault", vault.vault_page, "web-vault", A.READ_VAULT),
     Page("POST", "/sites/{site}/vault", vault.entry_submit, "web-vault-create", A.EDIT_VAULT),
     Page("POST", "/sites/{site}/vault/upload", vault.import_submit, "web-vault-upload", A.EDIT_VAULT),
@@ -104,6 +110,8 @@ PAGES: tuple[Page, ...] = (
     Page("GET", "/admin/devices", admin.devices_page, "web-devices", A.MANAGE_DEVICES),
     Page("POST", "/admin/devices/{device_id}", admin.device_submit, "web-device-submit", A.MANAGE_DEVICES),
     Page("GET", "/audit", admin.audit_page, "web-audit", A.READ_AUDIT),
+    Page("GET", "/admin/branding", settings.branding_page, "web-branding", A.MANAGE_SETTINGS),
+    Page("POST", "/admin/branding", settings.branding_submit, "web-branding-submit", A.MANAGE_SETTINGS),
 )  # fmt: skip
 
 
@@ -120,6 +128,7 @@ def setup_web(app: web.Application) -> None:
         lstrip_blocks=True,
     )
     env.filters.update(FILTERS)
+    app[branding_cache_key] = BrandingCache()
     app[login_account_throttle_key] = SlowDown(free=5, base_s=1.0, max_s=30.0)
     app[login_client_throttle_key] = SlowDown(free=20, base_s=1.0, max_s=30.0)
     for p in PAGES:
