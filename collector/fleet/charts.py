@@ -20,7 +20,8 @@ from collector.fleet.reports import (
 )
 
 TONES = {"ok": "#3b7d4f", "warn": "#c27a00", "bad": "#b3261e", "muted": "#9aa5b1", "rest": "#e3e8ee"}
-WIDTH, LABEL_W, VALUE_W, ROW_H, BAR_H = 640, 210, 110, 26, 16
+WIDTH, LABEL_W, VALUE_W, ROW_H, BAR_H = 440, 160, 92, 24, 14
+LABEL_CHARS = 22
 MAX_BARS = 25
 
 
@@ -39,13 +40,13 @@ def bar_chart(title: str, bars: Sequence[Bar], scale: float | None = None) -> st
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" class="chart" '
         f'role="img" aria-label="{escape(title)}">',
-        f'<text x="0" y="16" font-size="14" font-weight="bold" fill="#1f2933">{escape(title)}</text>',
+        f'<text x="0" y="16" font-size="13" font-weight="bold" fill="#1f2933">{escape(title)}</text>',
     ]
     if not shown:
         out.append('<text x="0" y="44" font-size="13" fill="#52606d">Nothing to show.</text>')
     for i, bar in enumerate(shown):
         y = 28 + i * ROW_H
-        label = bar.label if len(bar.label) <= 30 else bar.label[:29] + "…"
+        label = bar.label if len(bar.label) <= LABEL_CHARS else bar.label[: LABEL_CHARS - 1] + "…"
         out.append(f'<text x="0" y="{y + 13}" font-size="12" fill="#1f2933">{escape(label)}</text>')
         out.append(f'<rect x="{LABEL_W}" y="{y}" width="{span}" height="{BAR_H}" fill="{TONES["rest"]}"/>')
         x = float(LABEL_W)
@@ -69,19 +70,19 @@ def firmware_chart(report: FirmwareReport) -> str:
         Bar(
             f"{m.vendor} {m.model}",
             ((m.devices - m.outdated, "ok"), (m.outdated, "bad")),
-            f"{m.outdated} of {m.devices} old",
+            f"{m.outdated}/{m.devices} old",
         )
         for m in report.models
     ]
-    return bar_chart("Devices per model: current (green) / older firmware (red)", bars)
+    return bar_chart("Per model: current (green), older firmware (red)", bars)
 
 
 def clock_chart(report: ClockReport) -> str:
     tone = {ClockState.OK: "ok", ClockState.SKEWED: "warn", ClockState.BAD: "bad"}
     rows = [r for r in report.rows if r.offset_s is not None and r.state is not ClockState.OK]
-    bars = [Bar(f"{r.device} ({r.site})", ((min(abs(r.offset_s or 0.0), 3600.0), tone[r.state]),),
+    bars = [Bar(f"{r.device} · {r.site}", ((min(abs(r.offset_s or 0.0), 3600.0), tone[r.state]),),
                 _seconds(r.offset_s or 0.0)) for r in rows]  # fmt: skip
-    return bar_chart("Clocks more than 5 s off (bar capped at 1 h)", bars)
+    return bar_chart("Clocks more than 5 s off (bars stop at 1 h)", bars)
 
 
 def recording_chart(report: RecordingReport) -> str:
@@ -92,7 +93,7 @@ def recording_chart(report: RecordingReport) -> str:
         Bar(site, ((count, "warn" if count else "ok"),), f"{count} drifted")
         for site, count in per_site.items()
     ]
-    return bar_chart("Recording settings that differ from the baseline, per site", bars)
+    return bar_chart("Recording settings unlike the baseline", bars)
 
 
 def poe_chart(report: PoeReport) -> str:
@@ -101,7 +102,7 @@ def poe_chart(report: PoeReport) -> str:
         Bar(
             f"{r.switch} ({r.site})",
             ((min(r.percent or 0.0, 100.0), tone[r.state]),),
-            f"{r.used_w:g} / {r.budget_w:g} W" if r.budget_w else f"{r.used_w:g} W, no budget",
+            f"{r.used_w:g}/{r.budget_w:g} W" if r.budget_w else f"{r.used_w:g} W",
         )
         for r in report.rows
     ]
