@@ -18,6 +18,7 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from collector import documents
+from collector.attachments.storage import BlobStore
 from collector.auth import Action, Role, permits
 from collector.db import queries
 from collector.db.models import Customer, Site
@@ -29,6 +30,7 @@ from collector.services import branding as branding_service
 from collector.services import vault as vault_service
 from collector.services.context import Ctx
 from collector.services.diffs import stored_diff
+from collector.services.record_extras import site_extras
 from collector.services.sites import find_site, resource_of
 from collector.vault.store import VaultKeys
 from drivers.schema import Snapshot
@@ -78,6 +80,7 @@ class Sources:
     removed_after: int
     keys: VaultKeys | None = None  # only the credentials annex needs them
     branding: Branding | None = None
+    store: BlobStore | None = None  # the site record's files (floor plan images)
 
 
 @dataclass(frozen=True)
@@ -174,6 +177,7 @@ async def assemble(
                 db, sources.cache, sources.removed_after, site, site.baseline_version, number, "baseline"
             )
             diff = compared.diff
+    extras = await site_extras(db, sources.store, site.id)
     record = documents.build_record(
         snapshot,
         SiteInfo(customer=customer.name, site_id=site.slug, site_name=site.name, version=number,
@@ -181,6 +185,7 @@ async def assemble(
         generated_at=now,
         baseline=baseline,
         diff=diff,
+        extras=extras,
         content_hash=meta.content_hash,
     )  # fmt: skip
     return record, snapshot

@@ -25,6 +25,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from collector import documents
+from collector.attachments.storage import FilesystemStore
 from collector.auth import Action
 from collector.db import queries
 from collector.db.deliverable_tables import HandoverRender
@@ -128,7 +129,8 @@ async def handover_pdf_job(ctx: JobContext, payload: dict[str, Any]) -> None:
             customer = await db.get(Customer, site.customer_id) if site is not None else None
             if site is None or customer is None:
                 raise LookupError(f"site {row.site_id} is gone")
-            sources = Sources(SnapshotCache(2), ctx.config.removed_after_scans)
+            store = FilesystemStore.in_data_dir(ctx.config.data_dir)
+            sources = Sources(SnapshotCache(2), ctx.config.removed_after_scans, store=store)
             record, _ = await assemble(db, sources, site, customer, row.version, utcnow())
             branding = await branding_service.current_branding(db)
         body = await documents.handover_pdf_async(record, branding=branding)

@@ -7,23 +7,29 @@ import asyncio
 import io
 import subprocess
 import time
+from datetime import date
 
 import aiohttp
 from PIL import Image
 
+from collector.attachments.upload import AttachmentKind, UploadPolicy, store_upload
 from collector.auth import cli_admin
 from collector.db.deliverable_tables import HandoverRender
 from collector.db.job_tables import LocalJob
 from collector.db.session import is_sqlite
 from collector.jobs.local import LocalJobQueue
 from collector.jobs.tasks import JobContext
-from collector.keys import config_key, sessions_key
+from collector.keys import attachment_store_key, config_key, sessions_key
+from collector.record.placement_db import PinDraft
+from collector.record.visits import VisitDraft
 from collector.services import branding as branding_service
-from collector.services import handover
+from collector.services import handover, record
 from collector.services.context import Ctx
 from tests.collector.conftest import ADMIN_TOKEN, CSRF_FIELD, Api, add_user, sign_in, unique_site
+from tests.collector.factory import device
 from tests.collector.test_people import assert_audited, last_audit_id
 from tests.collector.test_web_ui import site_v1
+from tests.record.files import chunks_of, png
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
@@ -45,12 +51,30 @@ async def wait_done(api: Api, status_url: str, timeout_s: float = 60.0) -> dict[
     raise AssertionError(f"the job did not finish in {timeout_s} s: {state}")
 
 
+async def site_record(api: Api, site: str, device_id: str) -> None:
+    """A floor plan with the gate camera pinned on it and a service visit."""
+    stored = await store_upload(
+        api.app[attachment_store_key], chunks_of(png((400, 200))), filename="yard.png",
+        declared_type="image/png", kind=AttachmentKind.FLOOR_PLAN, policy=UploadPolicy(),
+    )  # fmt: skip
+    async with api.app[sessions_key]() as db, db.begin():
+        ctx = Ctx(cli_admin("t"))
+        _, row = await record.add_upload(db, ctx, site, stored, AttachmentKind.FLOOR_PLAN)
+        assert row.id is not None
+        plan = await record.add_plan(db, ctx, site, row.id, "Yard plan", "0")
+        assert plan.id is not None
+        await record.place_pin(db, ctx, site, plan.id, PinDraft(device_id, 0.3, 0.6, "pole 1, 4 m"), None)
+        draft = VisitDraft(date(2026, 11, 30), "kenji", "Gate camera re-aimed", "tilted down 5°")
+        await record.add_visit(db, ctx, site, draft)
+
+
 async def test_handover_pdf_job_runs_once_then_downloads(api: Api) -> None:
     start = await last_audit_id(api.app)
     site = unique_site()
     _, token = await api.enrol(site)
     snapshot = site_v1(site)
     assert (await api.push(token, snapshot))[0] == 201
+    await site_record(api, site, device(snapshot, "cam-gate").id)
     async with api.client.post(f"/api/v1/sites/{site}/handover-jobs", headers=ADMIN) as resp:
         assert resp.status == 202, await resp.text()
         started = await resp.json()
@@ -69,6 +93,13 @@ async def test_handover_pdf_job_runs_once_then_downloads(api: Api) -> None:
         if d.identity.serial and d.identity.serial.replace("-", "") not in text
     ]
     assert not missing, (missing, text[:3000])
+    plain = pdf_text(body)
+    assert "Yard plan (level 0)" in plain and "Gate camera re-aimed" in plain  # the site record's sections
+    listing = await asyncio.to_thread(
+        subprocess.run, ["pdfimages", "-list", "-"], input=body, capture_output=True
+    )
+    sizes = {tuple(line.split()[3:5]) for line in listing.stdout.decode().splitlines()[2:]}
+    assert ("400", "200") in sizes, listing.stdout  # the plan image is in the pack
     config = api.app[config_key]
     path = handover.render_path(config.data_dir, int(started["id"]))
     assert path.stat().st_mode & 0o777 == 0o600 and path.read_bytes() == body
