@@ -49,6 +49,32 @@ def _branding():  # type: ignore[no-untyped-def]
                     logo_data_uri=uri, primary_colour="#0a5c36", accent_colour="#d4a017")  # fmt: skip
 
 
+def _plan(current):  # type: ignore[no-untyped-def]
+    """A floor plan as a technician uploads one (a drawn PNG), with the first 40 cameras pinned."""
+    import base64
+    import io
+
+    from PIL import Image, ImageDraw
+
+    from collector.documents.model import FloorPlan, FloorPlanPin, SiteRecordExtras
+
+    image = Image.new("RGB", (1600, 1000), (255, 255, 255))
+    draw = ImageDraw.Draw(image)
+    for x0, y0, x1, y1 in ((40, 40, 760, 480), (800, 40, 1560, 480), (40, 520, 1560, 960)):
+        draw.rectangle((x0, y0, x1, y1), outline=(60, 60, 60), width=6)
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    uri = "data:image/png;base64," + base64.b64encode(out.getvalue()).decode()
+    cams = [d for d in current.devices if d.role.value == "camera"][:40]
+    pins = tuple(
+        FloorPlanPin(device_id=d.id, x=0.05 + 0.9 * (i % 10) / 9, y=0.1 + 0.8 * (i // 10) / 3)
+        for i, d in enumerate(cams)
+    )
+    return SiteRecordExtras(
+        floor_plans=(FloorPlan(title="Building 1, ground floor", image_url=uri, pins=pins),)
+    )
+
+
 def _fleet(baseline, current):  # type: ignore[no-untyped-def]
     """The four fleet reports over the site (latest + baseline) and their XLSX."""
     from collector.fleet.reports import FleetSite, build_fleet
