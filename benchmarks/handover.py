@@ -97,9 +97,10 @@ def _record(baseline_path: str, current_path: str):  # type: ignore[no-untyped-d
     )
     approved = BaselineInfo(version=1, approved_by="Kenji Sato", approved_at=current.scan.started_at)
     now = datetime.now(UTC)
+    extras = _plan(current)
     return (
         current,
-        lambda: build_record(current, site, generated_at=now, baseline=approved, diff=diff),
+        lambda: build_record(current, site, generated_at=now, baseline=approved, diff=diff, extras=extras),
         baseline,
     )
 
