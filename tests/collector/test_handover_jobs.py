@@ -209,3 +209,39 @@ async def test_branding_page_sets_name_logo_and_colours_used_in_the_pdf(api: Api
             await branding_service.save_branding(
                 db, Ctx(cli_admin("t")), {"integrator_name": "asbuilt", "primary_colour": "#24415f",
                                           "accent_colour": "#c25e00"}, remove_logo=True)  # fmt: skip
+
+
+async def test_sealed_pdf_from_the_site_page_is_audited_and_never_cached(api: Api) -> None:
+    from sqlmodel import col, select
+
+    from collector.db.models import AuditEvent
+    from collector.keys import vault_keys_key
+    from collector.services import vault
+    from collector.vault.store import EntryDraft
+
+    site = unique_site()
+    _, token = await api.enrol(site)
+    assert (await api.push(token, site_v1(site)))[0] == 201
+    secret = "Sealed-" + site
+    async with api.app[sessions_key]() as db, db.begin():
+        draft = EntryDraft(label="NVR admin", kind="login", username="admin", secrets={"password": secret})
+        await vault.save_entry(db, Ctx(cli_admin("t")), api.app[vault_keys_key], site, draft)
+    start = await last_audit_id(api.app)
+    csrf = await sign_in(api.client, await add_user(api.app, "technician"))
+    page = await (await api.client.get(f"/sites/{site}")).text()
+    assert "PDF with passwords (sealed, audited)" in page
+    async with api.client.post(f"/sites/{site}/handover/sealed", data={"csrf": csrf, "version": "1"}) as resp:
+        assert resp.status == 200 and resp.content_type == "application/pdf"
+        assert resp.headers["Cache-Control"] == "no-store"
+        assert resp.headers["Content-Disposition"].endswith('-with-passwords.pdf"')
+        body = await resp.read()
+    text = pdf_text(body)
+    assert "SEALED" in text and secret in text
+    async with api.app[sessions_key]() as db:
+        rows = (await db.exec(select(AuditEvent).where(col(AuditEvent.id) > start))).all()
+    kinds = [r.kind for r in rows if r.target and site in r.target]
+    assert kinds.count("vault.reveal") == 1 and kinds.count("export.download") == 1, kinds
+    assert not any((api.app[config_key].data_dir / handover.FOLDER).glob("*"))  # nothing of it is kept
+    customer_csrf = await sign_in(api.client, await add_user(api.app, "customer", customers=("Meridian",)))
+    async with api.client.post(f"/sites/{site}/handover/sealed", data={"csrf": customer_csrf}) as resp:
+        assert resp.status == 403  # a customer never gets the annex
