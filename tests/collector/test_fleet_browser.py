@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from playwright.async_api import Browser, Page, expect
 
 from collector.auth import cli_admin
@@ -100,4 +101,29 @@ async def test_fleet_page_and_background_pdf(api: Api, browser: Browser, tmp_pat
     await (await info.value).save_as(saved)
     assert saved.read_bytes().startswith(b"%PDF")
     await context.close()
+    keep_shots(tmp_path)
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+async def test_branding_page_at_phone_and_desktop(api: Api, browser: Browser, tmp_path: Path) -> None:
+    admin = await add_user(api.app, "admin")
+    base = str(api.client.make_url("")).rstrip("/")
+    logo = tmp_path / "logo.png"
+    Image.new("RGB", (240, 80), (10, 92, 54)).save(logo)
+    for size, viewport in (("phone", PHONE), ("desktop", DESKTOP)):
+        context = await browser.new_context(viewport=viewport, is_mobile=size == "phone")
+        page = await context.new_page()
+        await page.goto(f"{base}/login")
+        await page.fill("input[name=name]", admin)
+        await page.fill("input[name=password]", PASSWORD)
+        await page.click("button[type=submit]")
+        await page.get_by_role("link", name="Branding").click()
+        await page.fill("input[name=integrator_name]", "Kansai Bōhan 関西防犯株式会社")
+        await page.set_input_files("input[name=logo]", str(logo))
+        await page.get_by_role("button", name="Save branding").click()
+        await expect(page.get_by_text("Branding saved")).to_be_visible()
+        await expect(page.locator("img.brand-logo")).to_be_visible()
+        await no_sideways_scroll(page, viewport["width"])
+        await page.screenshot(path=tmp_path / f"branding-{size}.png", full_page=True)
+        await context.close()
     keep_shots(tmp_path)
