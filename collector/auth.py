@@ -53,6 +53,7 @@ class Action(StrEnum):
     SUBSCRIBE_ALERTS = "alerts:subscribe"  # one's own e-mail alerts, for sites in one's scope
     MANAGE_ALERTS = "alerts:manage"  # webhook endpoints, expected scan intervals, the delivery log
     SHARE_SITE = "site:share"  # a one-time download link for someone without an account
+    MANAGE_SETTINGS = "settings:manage"  # the integrator's branding on documents and pages (admins)
 
 
 class IdentityKind(StrEnum):

@@ -555,6 +555,7 @@ def export(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Write a site's handover PDF, workbook, devices CSV or JSON (audited as an export by the CLI)."""
+    from collector.attachments.storage import FilesystemStore
     from collector.errors import ApiError
     from collector.ingest import SnapshotCache
     from collector.services import exports
@@ -569,8 +570,9 @@ def export(
 
     async def work(db: AsyncSession, ctx: Ctx, config: CollectorConfig) -> exports.Prepared:
         sources = exports.Sources(
-            SnapshotCache(), config.removed_after_scans, VaultKeys(KeyringSource.for_config(config))
-        )
+            SnapshotCache(), config.removed_after_scans, VaultKeys(KeyringSource.for_config(config)),
+            store=FilesystemStore.in_data_dir(config.data_dir),
+        )  # fmt: skip
         return await exports.prepare(db, ctx, sources, site, chosen, version=version, via="cli")
 
     # The audit entry is committed before the render, which runs with the database closed.

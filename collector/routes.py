@@ -18,6 +18,8 @@ from collector.api import (
     diffs,
     enrol,
     exports,
+    fleet,
+    handover,
     meta,
     people,
     record,
@@ -87,6 +89,7 @@ from collector.api.schemas import (
     VersionPublic,
 )
 from collector.auth import Action
+from collector.fleet.reports import FleetSummary
 from collector.keys import openapi_key
 from collector.openapi import build_openapi
 from drivers.schema import Snapshot
@@ -171,6 +174,16 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", f"{API}/sites/{{site}}/diagram.svg", exports.diagram, "diagram",
           "The wiring diagram (SVG: switches, ports, what is plugged in; audited as an export)",
           A.EXPORT_SITE, media_type="image/svg+xml", params=EXPORT_PARAMS[:1], errors=(401, 403, 404, 422)),
+    Route("POST", f"{API}/sites/{{site}}/handover-jobs", handover.start_job, "handover-job",
+          "Render the handover PDF as a durable job (202; poll its status_url, then fetch file_url; "
+          "audited). The credentials annex is never a job: export.pdf?credentials=1",
+          A.EXPORT_SITE, 202, params=EXPORT_PARAMS[:1], errors=(401, 403, 404, 422)),
+    Route("GET", f"{API}/sites/{{site}}/handover-jobs/{{render}}", handover.job_state, "handover-job-state",
+          "A handover job's state: queued, running, done (with file_url) or failed (with the error)",
+          A.EXPORT_SITE, errors=(401, 403, 404, 422)),
+    Route("GET", f"{API}/sites/{{site}}/handover-jobs/{{render}}/file", handover.job_file,
+          "handover-job-file", "The rendered handover PDF (audited as an export; 409 until done)",
+          A.EXPORT_SITE, media_type="application/pdf", errors=(401, 403, 404, 409, 422)),
     Route("GET", f"{API}/sites/{{site}}/diff", diffs.diff_versions, "diff", "Diff between any two versions",
           A.READ_SITE, response=DiffResponse,
           params=(Param("from", "query", "Older version", True), Param("to", "query", "Newer version", True)),
@@ -303,6 +316,18 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", f"{API}/sites/{{site}}/share-links", alerts.create_share, "share-create",
           "A one-time, expiring, password-protected download link of the site's deliverables (no secrets)",
           A.SHARE_SITE, 201, ShareRequest, ShareCreated, errors=(401, 403, 404, 422)),
+    Route("GET", f"{API}/customers/{{customer}}/fleet", fleet.fleet, "fleet",
+          "A customer's fleet reports across its sites' latest versions: firmware currency per model, "
+          "clock skew with NTP servers, recording drift against each baseline, PoE budget per switch "
+          "(audited as fleet.read)", A.READ_SITE, response=FleetSummary, errors=(401, 403, 404)),
+    Route("GET", f"{API}/customers/{{customer}}/fleet/{{report}}", fleet.fleet_report, "fleet-report",
+          "One fleet report: firmware, clock, recording or poe", A.READ_SITE, errors=(401, 403, 404, 422)),
+    Route("GET", f"{API}/customers/{{customer}}/fleet-export.{{format}}", fleet.fleet_export, "fleet-export",
+          "The fleet reports as XLSX (one sheet per report, or ?report=) or one report as CSV (audited)",
+          A.EXPORT_SITE, media_type=EXPORT_TYPES,
+          params=(Param("report", "query", "firmware, clock, recording or poe (CSV: required)",
+                        type="string"),),
+          errors=(401, 403, 404, 422)),
     Route("GET", f"{API}/openapi.json", meta.openapi, "openapi", "This document", A.PUBLIC),
 )  # fmt: skip
 

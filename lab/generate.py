@@ -21,6 +21,15 @@ CAMERA_VENDORS: tuple[tuple[str, str, str, str, str, str], ...] = (
     ("dahua", "Dahua", "IPC-HDW2431T-AS-S2", "2.800.0000000.16.R", "3c:ef:8c", "7E0{n:05d}PAZ{n:04d}"),
     ("hanwha", "Hanwha Vision", "XNV-6080R", "2.21.02_20230420", "00:09:18", "ZK1{n:05d}X"),
 )
+# For the fleet reports: every 41st camera (from the 21st) still runs the previous firmware of its
+# model, and one camera's clock is 95 s off.
+OLDER_FIRMWARE = {
+    "axis": "10.11.87",
+    "hikvision": "V5.6.5 build 200316",
+    "dahua": "2.800.0000000.14.R",
+    "hanwha": "2.20.01_20220815",
+}
+SKEWED_CAMERA, SKEW_S = 12, 95.0
 RECORDER_VENDORS: tuple[tuple[str, str, str, str, str, str], ...] = (
     (
         "hikvision-nvr",
@@ -109,6 +118,10 @@ def generate_site(
                 "uplink": plug(n),
             }
         )
+        if n % 41 == 20:
+            devices[-1]["firmware"] = OLDER_FIRMWARE[pers]
+        if n == SKEWED_CAMERA:
+            devices[-1]["faults"] = {"clock_offset_s": SKEW_S}
     cam_names = [d["name"] for d in devices]
     share = -(-cameras // recorders) if recorders else 0
     for r in range(recorders):

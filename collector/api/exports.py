@@ -7,7 +7,7 @@ from aiohttp import web
 from collector.api.common import int_param
 from collector.api.guard import ctx_of
 from collector.errors import ApiError
-from collector.keys import config_key, sessions_key, snapshot_cache_key, vault_keys_key
+from collector.keys import attachment_store_key, config_key, sessions_key, snapshot_cache_key, vault_keys_key
 from collector.services import exports as export_service
 from collector.services.context import Ctx
 from collector.services.exports import Export, Format
@@ -18,6 +18,7 @@ def sources_of(app: web.Application) -> export_service.Sources:
         cache=app[snapshot_cache_key],
         removed_after=app[config_key].removed_after_scans,
         keys=app[vault_keys_key],
+        store=app[attachment_store_key],
     )
 
 

@@ -305,3 +305,8 @@ def export_json(record: AsBuiltRecord, snapshot: Snapshot | None = None) -> byte
 
 async def record_xlsx_async(record: AsBuiltRecord) -> bytes:
     return await asyncio.to_thread(record_xlsx, record)
+
+
+# For other tabular deliverables (the fleet reports): the same sheet layout and cell safety.
+write_sheet = _sheet
+csv_text = _csv_text

@@ -27,8 +27,9 @@ class JobQueue(Protocol):
 
 
 def open_queue(config: CollectorConfig, sessions: async_sessionmaker[AsyncSession]) -> JobQueue:
-    import collector.retention  # noqa: F401  registers the retention.prune task
-    import collector.alerts.tasks  # noqa: F401  registers the alert tasks before a queue reads REGISTRY
+    # Task modules register themselves (alerts.*, retention.prune) before a queue reads REGISTRY.
+    import collector.alerts.tasks
+    import collector.retention  # noqa: F401
 
     if is_sqlite(config.db_url):
         from collector.jobs.local import LocalJobQueue

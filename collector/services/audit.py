@@ -75,6 +75,9 @@ class Kind(StrEnum):
     ALERT_SCHEDULE = "alert.schedule"  # a site's expected scan interval set or cleared
     SHARE_CREATE = "share.create"
     SHARE_USE = "share.use"  # outcome ok: downloaded; refused: wrong password, used, expired
+    FLEET_READ = "fleet.read"  # a customer's fleet report (firmware, clocks, recording, PoE) shown
+    SETTINGS_UPDATE = "settings.update"  # the integrator's branding changed
+    HANDOVER_JOB = "export.handover_job"  # a handover PDF queued as a job (its download is an export)
 
 
 def actor_fields(identity: Identity | None) -> dict[str, Any]:

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from collector import documents
+from collector.attachments.storage import BlobStore
 from collector.auth import Action, Role, permits
 from collector.db import queries
 from collector.db.models import Customer, Site
@@ -24,9 +26,11 @@ from collector.documents import AsBuiltRecord, BaselineInfo, Branding, SealedCre
 from collector.errors import ApiError, not_found
 from collector.ingest import SnapshotCache, load_snapshot
 from collector.services import audit
+from collector.services import branding as branding_service
 from collector.services import vault as vault_service
 from collector.services.context import Ctx
 from collector.services.diffs import stored_diff
+from collector.services.record_extras import site_extras
 from collector.services.sites import find_site, resource_of
 from collector.vault.store import VaultKeys
 from drivers.schema import Snapshot
@@ -74,8 +78,9 @@ class Sources:
 
     cache: SnapshotCache
     removed_after: int
-    keys: VaultKeys
+    keys: VaultKeys | None = None  # only the credentials annex needs them
     branding: Branding | None = None
+    store: BlobStore | None = None  # the site record's files (floor plan images)
 
 
 @dataclass(frozen=True)
@@ -131,6 +136,29 @@ async def prepare(
     if credentials and not may_include_credentials(ctx, site, customer):
         raise ApiError(403, "forbidden", "you may not receive this site's passwords", field="credentials")
     number = version if version is not None else site.latest_version
+    record, snapshot = await assemble(db, sources, site, customer, number, ctx.now)
+    annex = None
+    if credentials:
+        assert sources.keys is not None, "the credentials annex needs the vault keys"
+        revealed = await vault_service.reveal_site(
+            db, ctx, sources.keys, site, customer, purpose=f"handover pdf v{number}"
+        )
+        annex = tuple(_sealed(record, r) for r in revealed)
+    await audit.record(
+        db, ctx, audit.Kind.EXPORT, target=f"site {site.slug} v{number} {KINDS[fmt]}.{fmt.value}",
+        customer_id=customer.id, site_id=site.id,
+        detail={"format": fmt.value, "version": number, "via": via, "credentials": annex is not None},
+    )  # fmt: skip
+    branding = sources.branding or await branding_service.current_branding(db)
+    return Prepared(site, fmt, record, snapshot, annex, branding)
+
+
+async def assemble(
+    db: AsyncSession, sources: Sources, site: Site, customer: Customer, number: int, now: datetime
+) -> tuple[AsBuiltRecord, Snapshot]:
+    """The record of version ``number`` diffed against the baseline approved now (no scope check:
+    the caller has made it, for a request or when the job was asked for)."""
+    assert site.id is not None
     meta = await queries.version_meta(db, site.id, number) if number else None
     if meta is None:
         raise not_found(f"version {number} of site {site.slug!r}")
@@ -149,27 +177,18 @@ async def prepare(
                 db, sources.cache, sources.removed_after, site, site.baseline_version, number, "baseline"
             )
             diff = compared.diff
+    extras = await site_extras(db, sources.store, site.id)
     record = documents.build_record(
         snapshot,
         SiteInfo(customer=customer.name, site_id=site.slug, site_name=site.name, version=number,
                  received_at=meta.received_at),
-        generated_at=ctx.now,
+        generated_at=now,
         baseline=baseline,
         diff=diff,
+        extras=extras,
         content_hash=meta.content_hash,
     )  # fmt: skip
-    annex = None
-    if credentials:
-        revealed = await vault_service.reveal_site(
-            db, ctx, sources.keys, site, customer, purpose=f"handover pdf v{number}"
-        )
-        annex = tuple(_sealed(record, r) for r in revealed)
-    await audit.record(
-        db, ctx, audit.Kind.EXPORT, target=f"site {site.slug} v{number} {KINDS[fmt]}.{fmt.value}",
-        customer_id=customer.id, site_id=site.id,
-        detail={"format": fmt.value, "version": number, "via": via, "credentials": annex is not None},
-    )  # fmt: skip
-    return Prepared(site, fmt, record, snapshot, annex, sources.branding)
+    return record, snapshot
 
 
 def _sealed(record: AsBuiltRecord, revealed: vault_service.RevealedValue) -> SealedCredential:
@@ -202,10 +221,10 @@ async def render(prepared: Prepared) -> Export:
     name = f"{prepared.site.slug}-v{record.version}-{KINDS[fmt]}"
     if prepared.credentials is not None:
         name += "-with-passwords"
-    return Export(body, MEDIA_TYPES[fmt], f"{_safe(name)}.{fmt.value}", prepared.credentials is not None)
+    return Export(body, MEDIA_TYPES[fmt], f"{safe_name(name)}.{fmt.value}", prepared.credentials is not None)
 
 
-def _safe(name: str) -> str:
+def safe_name(name: str) -> str:
     """A file name a browser and a shell accept as is: site ids are free text."""
     return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name)[:150]
 

@@ -8,6 +8,7 @@ import functools
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
+from multidict import MultiDictProxy
 from yarl import URL
 
 from collector.api.guard import IDENTITY, client_of
@@ -66,8 +67,14 @@ def page(action: Action, handler: Handler) -> Handler:
 
 async def form_with_csrf(request: web.Request) -> dict[str, str]:
     """The POSTed form, after its CSRF token matched this browser's session (else 403)."""
+    form = await post_with_csrf(request)
+    return {k: v for k, v in form.items() if isinstance(v, str)}
+
+
+async def post_with_csrf(request: web.Request) -> MultiDictProxy[str | bytes | bytearray | web.FileField]:
+    """The POSTed form with its file fields (small forms only: aiohttp buffers it), CSRF checked."""
     form = await request.post()
     submitted = form.get("csrf")
     if not await browser.csrf_ok(request, submitted if isinstance(submitted, str) else None):
         raise forbidden("the form is stale or was not sent from this site (CSRF check failed); reload, retry")
-    return {k: v for k, v in form.items() if isinstance(v, str)}
+    return form

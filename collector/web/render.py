@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,9 +14,38 @@ from yarl import URL
 
 from collector.api.guard import IDENTITY
 from collector.auth import Action, Identity, permits
+from collector.documents.branding import Branding
+from collector.keys import sessions_key
+from collector.services import branding as branding_service
 from collector.web.session import csrf_token
 
 jinja_key = web.AppKey("web_jinja", jinja2.Environment)
+BRANDING_TTL_S = 30.0  # another instance's change shows within this long; this one's at once
+
+
+@dataclass
+class BrandingCache:
+    """The branding for the page header, read at most every BRANDING_TTL_S per process."""
+
+    value: Branding | None = None
+    fetched: float = 0.0
+
+
+branding_cache_key = web.AppKey("web_branding", BrandingCache)
+
+
+async def page_branding(request: web.Request) -> Branding:
+    cache = request.app[branding_cache_key]
+    now = time.monotonic()
+    if cache.value is None or now - cache.fetched > BRANDING_TTL_S:
+        async with request.app[sessions_key]() as db:
+            cache.value = await branding_service.current_branding(db)
+        cache.fetched = now
+    return cache.value
+
+
+def forget_branding(app: web.Application) -> None:
+    app[branding_cache_key].value = None
 
 
 @dataclass(frozen=True)
@@ -36,6 +66,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("Alerts", "web-alerts", Action.SUBSCRIBE_ALERTS, "alerts"),
     NavItem("Webhooks", "web-alert-admin", Action.MANAGE_ALERTS, "alert-admin"),
     NavItem("Audit", "web-audit", Action.READ_AUDIT, "audit"),
+    NavItem("Branding", "web-branding", Action.MANAGE_SETTINGS, "settings"),
     NavItem("Account", "web-account", Action.OWN_ACCOUNT, "account"),
 )
 
@@ -51,6 +82,7 @@ async def render(request: web.Request, template: str, status: int = 200, **conte
     context.setdefault("area", "")
     context.setdefault("flash", await take_flash(request))
     context["csrf"] = await csrf_token(request)
+    context.setdefault("branding", await page_branding(request) if identity is not None else None)
     return aiohttp_jinja2.render_template(template, request, context, app_key=jinja_key, status=status)
 
 

@@ -21,8 +21,19 @@ from collector.throttle import SlowDown
 from collector.web.filters import FILTERS
 from collector.web.guard import login_account_throttle_key, login_client_throttle_key, page
 from collector.web.middleware import add_security_headers, pages_middleware
-from collector.web.pages import account, admin, alerts, documents, record, sites, vault
-from collector.web.render import jinja_key
+from collector.web.pages import (
+    account,
+    admin,
+    alerts,
+    documents,
+    fleet,
+    handover,
+    record,
+    settings,
+    sites,
+    vault,
+)
+from collector.web.render import BrandingCache, branding_cache_key, jinja_key
 from collector.web.session import session_layer
 
 HERE = Path(__file__).parent
@@ -68,6 +79,12 @@ PAGES: tuple[Page, ...] = (
     Page("GET", "/sites/{site}/export.{format}", documents.export_download, "web-export", A.EXPORT_SITE),
     Page("GET", "/sites/{site}/diagram", documents.diagram_page, "web-diagram", A.READ_SITE),
     Page("GET", "/sites/{site}/diagram.svg", documents.diagram_svg, "web-diagram-svg", A.EXPORT_SITE),
+    Page("POST", "/sites/{site}/handover", handover.start_submit, "web-handover-start", A.EXPORT_SITE),
+    Page("POST", "/sites/{site}/handover/sealed", handover.sealed_submit, "web-handover-sealed",
+         A.REVEAL_SECRET),
+    Page("GET", "/sites/{site}/handover/{render}", handover.status_page, "web-handover", A.EXPORT_SITE),
+    Page("GET", "/sites/{site}/handover/{render}/file", handover.file_download, "web-handover-file",
+         A.EXPORT_SITE),
     Page("GET", "/sites/{site}/vault", vault.vault_page, "web-vault", A.READ_VAULT),
     Page("POST", "/sites/{site}/vault", vault.entry_submit, "web-vault-create", A.EDIT_VAULT),
     Page("POST", "/sites/{site}/vault/upload", vault.import_submit, "web-vault-upload", A.EDIT_VAULT),
@@ -90,6 +107,9 @@ PAGES: tuple[Page, ...] = (
     Page("POST", "/sites/{site}/visits", record.visit_submit, "web-record-visit-add", A.ADD_VISIT),
     Page("GET", "/customers", admin.customers_page, "web-customers", A.READ_CUSTOMERS),
     Page("POST", "/customers", admin.customer_submit, "web-customer-submit", A.MANAGE_PEOPLE),
+    Page("GET", "/customers/{customer}/fleet", fleet.fleet_page, "web-fleet", A.READ_SITE),
+    Page("GET", "/customers/{customer}/fleet-export.{format}", fleet.fleet_export, "web-fleet-export",
+         A.EXPORT_SITE),
     Page("GET", "/admin/users", admin.users_page, "web-users", A.MANAGE_PEOPLE),
     Page("POST", "/admin/users", admin.user_create, "web-user-create", A.MANAGE_PEOPLE),
     Page("GET", "/admin/users/{user_id}", admin.user_page, "web-user", A.MANAGE_PEOPLE),
@@ -116,6 +136,8 @@ PAGES: tuple[Page, ...] = (
     Page("POST", "/sites/{site}/share", alerts.share_submit, "web-share-create", A.SHARE_SITE),
     Page("GET", "/share/{token}", alerts.share_open, "web-share", A.PUBLIC),
     Page("POST", "/share/{token}", alerts.share_download, "web-share-download", A.PUBLIC),
+    Page("GET", "/admin/branding", settings.branding_page, "web-branding", A.MANAGE_SETTINGS),
+    Page("POST", "/admin/branding", settings.branding_submit, "web-branding-submit", A.MANAGE_SETTINGS),
 )  # fmt: skip
 
 
@@ -132,6 +154,7 @@ def setup_web(app: web.Application) -> None:
         lstrip_blocks=True,
     )
     env.filters.update(FILTERS)
+    app[branding_cache_key] = BrandingCache()
     app[login_account_throttle_key] = SlowDown(free=5, base_s=1.0, max_s=30.0)
     app[login_client_throttle_key] = SlowDown(free=20, base_s=1.0, max_s=30.0)
     app[alerts.share_throttle_key] = SlowDown(free=5, base_s=1.0, max_s=30.0)

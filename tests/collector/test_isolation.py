@@ -61,6 +61,7 @@ WHO_MAY: dict[Action, frozenset[str]] = {
     A.SUBSCRIBE_ALERTS: frozenset({"admin", "technician", "support", "customer"}),
     A.MANAGE_ALERTS: frozenset({"admin"}),
     A.SHARE_SITE: frozenset({"admin"}),
+    A.MANAGE_SETTINGS: frozenset({"admin"}),
 }
 API_CALLERS = ("anonymous", "agent", "admin", "technician", "support", "customer")
 WEB_CALLERS = ("anonymous", "admin", "technician", "support", "customer")
@@ -303,6 +304,17 @@ async def own_subscription(w: World, caller: str) -> int:
         return row.id
 
 
+async def customer_id(w: World, side: str) -> int:
+    from sqlmodel import select
+
+    from collector.db.models import Customer
+
+    async with w.app[sessions_key]() as db:
+        row = (await db.exec(select(Customer).where(Customer.name == side_of(w, side).customer))).one()
+        assert row.id is not None
+        return row.id
+
+
 async def spare_webhook(w: World) -> int:
     from collector.keys import secret_box_key
     from collector.services import alerts
@@ -322,6 +334,15 @@ def site_json(method: str, suffix: str, ok: int, body: dict[str, Any]) -> Builde
     return build
 
 
+def fleet_case(prefix: str, suffix: str) -> Builder:
+    """A customer's fleet: in scope the world's inside customer, out of scope the outside one."""
+
+    async def build(w: World, side: str, caller: str) -> Req:
+        return Req("GET", f"{prefix}/customers/{await customer_id(w, side)}{suffix}")
+
+    return build
+
+
 async def _subscribe(w: World, side: str, caller: str) -> Req:
     s = side_of(w, side)
     return Req("POST", "/api/v1/alerts/subscriptions", ok=201, slug=s.site,
@@ -329,6 +350,44 @@ async def _subscribe(w: World, side: str, caller: str) -> Req:
 
 
 SHARE_BODY = {"recipient": "matrix", "password": "matrix-password-1", "hours": 1, "formats": ["json"]}
+
+
+async def handover_render(w: World, side: str, *, done: bool) -> int:
+    """A handover render of the side's site (not queued as a job); ``done`` gives it a file."""
+    from collector.db.deliverable_tables import HandoverRender
+    from collector.keys import config_key
+    from collector.services import handover
+
+    s = side_of(w, side)
+    async with w.app[sessions_key]() as db, db.begin():
+        row = await handover.request_render(db, await ctx_admin(), s.site, None)
+        assert row.id is not None
+        render_id = row.id
+    if done:
+        path = handover.render_path(w.app[config_key].data_dir, render_id)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"%PDF-1.7 matrix " + s.serial.encode())
+        async with w.app[sessions_key]() as db, db.begin():
+            stored = await db.get(HandoverRender, render_id)
+            assert stored is not None
+            stored.status = "done"
+            db.add(stored)
+    return render_id
+
+
+async def _handover_job(w: World, side: str, caller: str) -> Req:
+    s = side_of(w, side)
+    return Req("POST", f"/api/v1/sites/{s.site}/handover-jobs?version=1", ok=202, slug=s.site)
+
+
+def handover_case(prefix: str, suffix: str, *, done: bool) -> Builder:
+    async def build(w: World, side: str, caller: str) -> Req:
+        s = side_of(w, side)
+        render_id = await handover_render(w, side, done=done)
+        folder = "handover-jobs" if prefix else "handover"
+        return Req("GET", f"{prefix}/sites/{s.site}/{folder}/{render_id}{suffix}", slug=s.site)
+
+    return build
 
 
 # ---------------------------------------------------------------- API cases, by route name
@@ -440,6 +499,12 @@ API_CASES: dict[str, Builder] = {
     "alert-deliveries": simple("GET", "/api/v1/alerts/deliveries"),
     "alert-schedule": site_json("PUT", "/alerts/schedule", 200, {"every_s": 86400}),
     "share-create": site_json("POST", "/share-links", 201, SHARE_BODY),
+    "handover-job": _handover_job,
+    "handover-job-state": handover_case("/api/v1", "", done=False),
+    "handover-job-file": handover_case("/api/v1", "/file", done=True),
+    "fleet": fleet_case("/api/v1", "/fleet"),
+    "fleet-report": fleet_case("/api/v1", "/fleet/clock"),
+    "fleet-export": fleet_case("/api/v1", "/fleet-export.csv?report=firmware"),
 }  # fmt: skip
 SCOPED_API = {"alert-subscribe", "alert-schedule", "share-create",
               "push-snapshot", "site", "versions", "version", "version-snapshot", "export", "diagram",
@@ -448,7 +513,8 @@ SCOPED_API = {"alert-subscribe", "alert-schedule", "share-create",
               "enable-user", "reset-link", "revoke-token", "approve-device", "revoke-device", "vault",
               "vault-create", "vault-update", "vault-reveal", "vault-history", "vault-upload",
               "record-attachments", "record-upload", "record-download", "record-visits",
-              "record-visit-add"}  # fmt: skip
+              "record-visit-add", "fleet", "fleet-report", "fleet-export", "handover-job",
+              "handover-job-state", "handover-job-file"}  # fmt: skip
 
 
 # ---------------------------------------------------------------- page cases, by page name
@@ -581,6 +647,12 @@ def inside_site(w: World) -> str:
     return w.inside.site
 
 
+async def _web_handover_post(w: World, side: str, suffix: str) -> Req:
+    s = side_of(w, side)
+    ok = 200 if suffix else 303  # the sealed PDF comes back at once; the job page is a redirect
+    return Req("POST", f"/sites/{s.site}/handover{suffix}", ok=ok, slug=s.site, data={"version": "2"})
+
+
 PAGE_CASES: dict[str, Builder] = {
     "web-sites": simple("GET", "/"),
     "web-login": simple("GET", "/login", public={"anonymous": 200, "signed": 303}),
@@ -662,6 +734,16 @@ PAGE_CASES: dict[str, Builder] = {
     "web-share": simple("GET", "/share/not-a-real-link", public={"anonymous": 404, "signed": 404}),
     "web-share-download": simple("POST", "/share/not-a-real-link", data={"password": "whatever"},
                                  public={"anonymous": 404, "signed": 404}),
+    "web-handover-start": lambda w, s, c: _web_handover_post(w, s, ""),
+    "web-handover-sealed": lambda w, s, c: _web_handover_post(w, s, "/sealed"),
+    "web-handover": handover_case("", "", done=False),
+    "web-handover-file": handover_case("", "/file", done=True),
+    "web-branding": simple("GET", "/admin/branding"),
+    "web-branding-submit": simple("POST", "/admin/branding", 303,
+                                  data={"integrator_name": "Matrix Integrations", "primary_colour": "#24415f",
+                                        "accent_colour": "#c25e00"}),
+    "web-fleet": fleet_case("", "/fleet?report=poe"),
+    "web-fleet-export": fleet_case("", "/fleet-export.xlsx"),
 }  # fmt: skip
 SCOPED_PAGES = {"web-share-links", "web-share-create",
                 "web-site", "web-versions", "web-version", "web-snapshot", "web-approve", "web-diff",
@@ -672,7 +754,8 @@ SCOPED_PAGES = {"web-share-links", "web-share-create",
                 "web-record-file", "web-record-plans", "web-record-plan-upload", "web-record-pin",
                 "web-record-repoint",
                 "web-record-quote", "web-record-quote-upload", "web-record-visits",
-                "web-record-visit-add"}  # fmt: skip
+                "web-record-visit-add", "web-fleet", "web-fleet-export", "web-handover-start",
+                "web-handover-sealed", "web-handover", "web-handover-file"}  # fmt: skip
 LAST = ("web-logout",)  # ends the caller's session: after everything else
 
 

@@ -108,6 +108,10 @@ PRODUCED_BY: dict[str, set[Kind]] = {
     },
     "test_quote_import_row_errors_then_reconciliation": {Kind.QUOTE_IMPORT},
     "test_visit_added_and_shown_as_last_visit": {Kind.VISIT_ADD},
+    # tests/collector/test_fleet.py and tests/collector/test_handover_jobs.py
+    "test_fleet_reports_over_the_api_and_page_scoped_and_audited": {Kind.FLEET_READ, Kind.EXPORT},
+    "test_branding_page_sets_name_logo_and_colours_used_in_the_pdf": {Kind.SETTINGS_UPDATE},
+    "test_handover_pdf_job_runs_once_then_downloads": {Kind.HANDOVER_JOB, Kind.EXPORT},
 }
 
 

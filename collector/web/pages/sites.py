@@ -19,6 +19,7 @@ from collector.keys import sessions_key, snapshot_cache_key
 from collector.services import record as record_service
 from collector.services import sites as site_service
 from collector.services.context import Ctx
+from collector.services.exports import may_include_credentials
 from collector.web import lookups
 from collector.web.changes import compare, open_changes, reference_comparison
 from collector.web.guard import ctx, form_with_csrf
@@ -90,6 +91,7 @@ async def _record_context(
         and site.baseline_version != number,
         "can_vault": permits(c.identity, Action.READ_VAULT, site_service.resource_of(site, customer)),
         "can_share": permits(c.identity, Action.SHARE_SITE, site_service.resource_of(site, customer)),
+        "can_sealed": may_include_credentials(c, site, customer),
         "refused": await refusals.recent(db, site.id),
         "last_visit": await record_service.last_visit(db, site),
     }
