@@ -26,6 +26,7 @@ from collector.db.models import Agent, IngestRequest, SnapshotVersion
 from collector.diff import ChangeKind, SiteDiff, diff_snapshots
 from collector.errors import ApiError
 from collector.hashing import document_hash
+from collector.search.index import project_version
 from drivers import bounded
 from drivers.schema import SUPPORTED_SCHEMA_VERSIONS, Snapshot
 
@@ -356,6 +357,7 @@ async def ingest(
     session.add(site)
     remember(version, True)
     await session.flush()
+    await project_version(session, site_id, version, snapshot, now)  # the search projection
     cache.put(content_hash, snapshot)
     return IngestResult(
         site_slug=site.slug,

@@ -20,6 +20,7 @@ from collector.api import (
     meta,
     people,
     record,
+    search,
     sites,
     snapshots,
     vault,
@@ -264,6 +265,11 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", f"{API}/sites/{{site}}/visits", record.add_visit, "record-visit-add",
           "Note a service visit (date, technician, reason, what was done)", A.ADD_VISIT, 201, VisitRequest,
           VisitPublic, errors=(401, 403, 404, 422)),
+    Route("GET", f"{API}/search", search.search, "search",
+          "Devices (across history: a unit that left a site is still found), sites and notes in the "
+          "caller's scope; MAC in any spelling", A.READ_SITE, response=search.SearchResponse,
+          params=(Param("q", "query", "What to look for (2+ characters)", required=True, type="string"),),
+          errors=(401, 403, 422)),
     Route("GET", f"{API}/openapi.json", meta.openapi, "openapi", "This document", A.PUBLIC),
 )  # fmt: skip
 

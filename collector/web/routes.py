@@ -21,7 +21,7 @@ from collector.throttle import SlowDown
 from collector.web.filters import FILTERS
 from collector.web.guard import login_account_throttle_key, login_client_throttle_key, page
 from collector.web.middleware import add_security_headers, pages_middleware
-from collector.web.pages import account, admin, documents, record, sites, vault
+from collector.web.pages import account, admin, devices, documents, record, sites, vault
 from collector.web.render import jinja_key
 from collector.web.session import session_layer
 
@@ -58,6 +58,7 @@ PAGES: tuple[Page, ...] = (
     Page("POST", "/account/tokens/{token_id}/revoke", account.token_revoke, "web-token-revoke",
          A.OWN_ACCOUNT),
     Page("GET", "/sites/{site}", sites.site_page, "web-site", A.READ_SITE),
+    Page("GET", "/sites/{site}/device", devices.device_page, "web-device", A.READ_SITE),
     Page("GET", "/sites/{site}/versions", sites.versions_page, "web-versions", A.READ_SITE),
     Page("GET", "/sites/{site}/versions/{version}", sites.version_page, "web-version", A.READ_SITE),
     Page("GET", "/sites/{site}/versions/{version}/snapshot.json", sites.download_snapshot, "web-snapshot",
