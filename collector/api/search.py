@@ -50,7 +50,8 @@ class NoteHitPublic(BaseModel):
 
 
 class SearchResponse(BaseModel):
-    q: str
+    """The term is not echoed: a body holds only what the caller's scope lets it see."""
+
     devices: list[DeviceHitPublic]
     sites: list[SiteHitPublic]
     notes: list[NoteHitPublic]
@@ -62,7 +63,6 @@ async def search(request: web.Request) -> web.Response:
         r = await search_service.search(db, ctx_of(request), term)
     return respond(
         SearchResponse(
-            q=term,
             devices=[
                 DeviceHitPublic(
                     site_id=h.site.slug,

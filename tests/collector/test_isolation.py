@@ -286,6 +286,16 @@ async def _record_visit_add(w: World, side: str, caller: str) -> Req:
 # ---------------------------------------------------------------- API cases, by route name
 
 
+async def _search(w: World, side: str, caller: str) -> Req:
+    """Searching the other side's unique serial: a caller scoped to "in" must find nothing of it."""
+    return Req("GET", f"/api/v1/search?q={w.outside.serial}")
+
+
+def _web_device(w: World, side: str, caller: str) -> Awaitable[Req]:
+    gate = device(site_v2(side_of(w, side).site), "cam-gate")
+    return page_path(f"/device?id={gate.id}")(w, side, caller)
+
+
 async def _push(w: World, side: str, caller: str) -> Req:
     s = side_of(w, side)
     cam = device(site_v2(s.site), "cam-gate")
@@ -382,6 +392,7 @@ API_CASES: dict[str, Builder] = {
     "record-download": _record_download,
     "record-visits": site_path("/visits"),
     "record-visit-add": _record_visit_add,
+    "search": _search,
 }  # fmt: skip
 SCOPED_API = {"push-snapshot", "site", "versions", "version", "version-snapshot", "export", "diagram",
               "diff", "diff-baseline",
@@ -556,6 +567,7 @@ PAGE_CASES: dict[str, Builder] = {
     "web-record-quote-upload": _web_record_upload("/quote", "quote", quote_file),
     "web-record-visits": page_path("/visits"),
     "web-record-visit-add": _web_record_visit_add,
+    "web-device": _web_device,
 }  # fmt: skip
 SCOPED_PAGES = {"web-site", "web-versions", "web-version", "web-snapshot", "web-approve", "web-diff",
                 "web-export", "web-diagram", "web-diagram-svg",
@@ -565,7 +577,7 @@ SCOPED_PAGES = {"web-site", "web-versions", "web-version", "web-snapshot", "web-
                 "web-record-file", "web-record-plans", "web-record-plan-upload", "web-record-pin",
                 "web-record-repoint",
                 "web-record-quote", "web-record-quote-upload", "web-record-visits",
-                "web-record-visit-add"}  # fmt: skip
+                "web-record-visit-add", "web-device"}  # fmt: skip
 LAST = ("web-logout",)  # ends the caller's session: after everything else
 
 
