@@ -71,3 +71,36 @@ async def test_device_page_of_a_departed_and_a_present_camera(api: Api):
     assert "left the site" in html and "Last seen in" in html and "v1" in html
     assert "Recorded by" in html  # v1's NVR channel 2 recorded it
     await page(api.client, f"/sites/{site}/device?id=mac:00:00:00:00:00:00", status=404)
+
+
+async def test_backfill_rebuilds_the_projection_the_ingest_made(api: Api):
+    from sqlalchemy import delete
+    from sqlmodel import col, select
+
+    from collector.db.search_tables import SearchDevice, SearchTerm
+    from collector.keys import sessions_key
+    from collector.search.index import backfill
+
+    site = unique_site()
+    await _push(api, site, unique_name("cust"), site_v1(site), site_v2(site))
+    sessions = api.app[sessions_key]
+
+    async def rows() -> list[tuple[str, bool, int, int, int]]:
+        async with sessions() as db:
+            query = (
+                select(SearchDevice)
+                .where(col(SearchDevice.device_id).is_not(None))
+                .order_by(col(SearchDevice.device_id))
+            )
+            found = [d for d in (await db.exec(query)).all() if d.device_id and d.site_id]
+            terms = len((await db.exec(select(SearchTerm.id))).all())
+        return [(d.device_id, d.present, d.first_seen_version, d.last_seen_version, terms) for d in found]
+
+    made_at_ingest = await rows()
+    assert any(not present for _, present, *_ in made_at_ingest)  # cam-lobby left in v2
+    async with sessions() as db, db.begin():
+        await db.exec(delete(SearchTerm))
+        await db.exec(delete(SearchDevice))
+    assert await backfill(sessions) >= 2
+    assert await rows() == made_at_ingest
+    assert await backfill(sessions) == 0  # nothing left to project
