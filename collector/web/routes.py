@@ -15,6 +15,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from collector.auth import Action
+from collector.changes_words import KIND_WORDS
 from collector.keys import config_key
 from collector.secretbox import SESSION_KEY_FILE, load_or_create_key
 from collector.throttle import SlowDown
@@ -118,6 +119,7 @@ def setup_web(app: web.Application) -> None:
         lstrip_blocks=True,
     )
     env.filters.update(FILTERS)
+    env.globals["kind_words"] = KIND_WORDS  # components/report.html: 'swapped', 're-patched', ...
     app[login_account_throttle_key] = SlowDown(free=5, base_s=1.0, max_s=30.0)
     app[login_client_throttle_key] = SlowDown(free=20, base_s=1.0, max_s=30.0)
     for p in PAGES:
