@@ -491,6 +491,23 @@ async def _web_record_repoint(w: World, side: str, caller: str) -> Req:
                data={"device_id": unique_name("cam-new"), "version": str(pin.version)})  # fmt: skip
 
 
+async def _web_record_file_remove(w: World, side: str, caller: str) -> Req:
+    s = side_of(w, side)
+    return Req("POST", f"/sites/{s.site}/files/{await record_attachment(w, side)}/remove", ok=303,
+               slug=s.site, data={"version": "1"})  # fmt: skip
+
+
+async def _web_record_pin_remove(w: World, side: str, caller: str) -> Req:
+    s = side_of(w, side)
+    plan = await record_plan(w, side)
+    async with w.app[sessions_key]() as db, db.begin():
+        pin = await record.place_pin(
+            db, await ctx_admin(), s.site, plan, PinDraft(unique_name("cam"), 0.5, 0.5), None
+        )
+    return Req("POST", f"/sites/{s.site}/pins/{pin.id}/remove", ok=303, slug=s.site,
+               data={"version": str(pin.version)})  # fmt: skip
+
+
 def quote_file() -> dict[str, tuple[str, bytes, str]]:
     return {"file": ("quote.csv", b"Qty,Manufacturer,Model\n2,Hikvision,DS-2CD2T47G2-L\n", "text/csv")}
 
@@ -568,6 +585,8 @@ PAGE_CASES: dict[str, Builder] = {
     "web-record-visits": page_path("/visits"),
     "web-record-visit-add": _web_record_visit_add,
     "web-device": _web_device,
+    "web-record-file-remove": _web_record_file_remove,
+    "web-record-pin-remove": _web_record_pin_remove,
 }  # fmt: skip
 SCOPED_PAGES = {"web-site", "web-versions", "web-version", "web-snapshot", "web-approve", "web-diff",
                 "web-export", "web-diagram", "web-diagram-svg",
@@ -577,7 +596,8 @@ SCOPED_PAGES = {"web-site", "web-versions", "web-version", "web-snapshot", "web-
                 "web-record-file", "web-record-plans", "web-record-plan-upload", "web-record-pin",
                 "web-record-repoint",
                 "web-record-quote", "web-record-quote-upload", "web-record-visits",
-                "web-record-visit-add", "web-device"}  # fmt: skip
+                "web-record-visit-add", "web-device", "web-record-file-remove",
+                "web-record-pin-remove"}  # fmt: skip
 LAST = ("web-logout",)  # ends the caller's session: after everything else
 
 

@@ -96,6 +96,8 @@ PRODUCED_BY: dict[str, set[Kind]] = {
     },
     "test_quote_import_row_errors_then_reconciliation": {Kind.QUOTE_IMPORT},
     "test_visit_added_and_shown_as_last_visit": {Kind.VISIT_ADD},
+    # tests/collector/test_record_remove.py
+    "test_remove_a_photo_and_a_pin": {Kind.PIN_REMOVE, Kind.ATTACHMENT_REMOVE},
 }
 
 

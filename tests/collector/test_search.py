@@ -77,6 +77,7 @@ async def test_backfill_rebuilds_the_projection_the_ingest_made(api: Api):
     from sqlalchemy import delete
     from sqlmodel import col, select
 
+    from collector.db.models import Site
     from collector.db.search_tables import SearchDevice, SearchTerm
     from collector.keys import sessions_key
     from collector.search.index import backfill
@@ -84,23 +85,24 @@ async def test_backfill_rebuilds_the_projection_the_ingest_made(api: Api):
     site = unique_site()
     await _push(api, site, unique_name("cust"), site_v1(site), site_v2(site))
     sessions = api.app[sessions_key]
+    async with sessions() as db:
+        site_id = (await db.exec(select(Site.id).where(Site.slug == site))).one()
 
-    async def rows() -> list[tuple[str, bool, int, int, int]]:
+    async def rows() -> tuple[list[tuple[str, bool, int, int]], list[tuple[str, str]]]:
         async with sessions() as db:
-            query = (
-                select(SearchDevice)
-                .where(col(SearchDevice.device_id).is_not(None))
-                .order_by(col(SearchDevice.device_id))
-            )
-            found = [d for d in (await db.exec(query)).all() if d.device_id and d.site_id]
-            terms = len((await db.exec(select(SearchTerm.id))).all())
-        return [(d.device_id, d.present, d.first_seen_version, d.last_seen_version, terms) for d in found]
+            query = select(SearchDevice).where(SearchDevice.site_id == site_id)
+            found = sorted((d.device_id, d.present, d.first_seen_version, d.last_seen_version)
+                           for d in (await db.exec(query)).all())  # fmt: skip
+            terms = (
+                await db.exec(select(SearchTerm.field, SearchTerm.term).where(SearchTerm.site_id == site_id))
+            ).all()
+        return found, sorted(terms)
 
     made_at_ingest = await rows()
-    assert any(not present for _, present, *_ in made_at_ingest)  # cam-lobby left in v2
-    async with sessions() as db, db.begin():
-        await db.exec(delete(SearchTerm))
-        await db.exec(delete(SearchDevice))
-    assert await backfill(sessions) >= 2
+    assert any(not present for _, present, *_ in made_at_ingest[0])  # cam-lobby left in v2
+    async with sessions() as db, db.begin():  # only this site's rows: the PostgreSQL database is shared
+        await db.exec(delete(SearchTerm).where(col(SearchTerm.site_id) == site_id))
+        await db.exec(delete(SearchDevice).where(col(SearchDevice.site_id) == site_id))
+    assert await backfill(sessions) == 2
     assert await rows() == made_at_ingest
     assert await backfill(sessions) == 0  # nothing left to project
