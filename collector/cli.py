@@ -599,3 +599,12 @@ def _mount_jobs() -> None:
 
 
 _mount_jobs()
+
+
+def _mount_search() -> None:
+    from collector.search.cli import search_app
+
+    collector_app.add_typer(search_app, name="search")
+
+
+_mount_search()

@@ -31,6 +31,7 @@ from collector.diff import ChangeKind, SiteDiff, diff_snapshots
 from collector.errors import ApiError
 from collector.hashing import content_hash as snapshot_hash
 from collector.hashing import fingerprint as snapshot_fingerprint
+from collector.search.index import project_version
 from drivers import bounded
 from drivers.schema import SUPPORTED_SCHEMA_VERSIONS, Snapshot
 
@@ -485,6 +486,7 @@ async def ingest(
     session.add(site)
     _remember(session, site_id, agent_id, body_digest, idempotency_key, now, version, True)
     await session.flush()
+    await project_version(session, site_id, version, snapshot, now)  # the search projection
     cache.put(content_hash, snapshot)
     return IngestResult(
         site_slug=site.slug,

@@ -23,6 +23,7 @@ from collector.api import (
     meta,
     people,
     record,
+    search,
     sites,
     snapshots,
     vault,
@@ -328,6 +329,11 @@ ROUTES: tuple[Route, ...] = (
           params=(Param("report", "query", "firmware, clock, recording or poe (CSV: required)",
                         type="string"),),
           errors=(401, 403, 404, 422)),
+    Route("GET", f"{API}/search", search.search, "search",
+          "Devices (across history: a unit that left a site is still found), sites and notes in the "
+          "caller's scope; MAC in any spelling", A.READ_SITE, response=search.SearchResponse,
+          params=(Param("q", "query", "What to look for (2+ characters)", required=True, type="string"),),
+          errors=(401, 403, 422)),
     Route("GET", f"{API}/openapi.json", meta.openapi, "openapi", "This document", A.PUBLIC),
 )  # fmt: skip
 

@@ -68,6 +68,8 @@ class Kind(StrEnum):
     ATTACHMENT_DOWNLOAD = "record.attachment_download"
     FLOOR_PLAN_CREATE = "record.floor_plan_create"
     PIN_SAVE = "record.pin_save"
+    PIN_REMOVE = "record.pin_remove"
+    ATTACHMENT_REMOVE = "record.attachment_remove"
     QUOTE_IMPORT = "record.quote_import"
     VISIT_ADD = "record.visit_add"
     ALERT_SUBSCRIBE = "alert.subscribe"  # detail.action: subscribe | unsubscribe

@@ -223,6 +223,44 @@ async def repoint_pin(
     return pin
 
 
+async def remove_pin(db: AsyncSession, ctx: Ctx, slug: str, pin_id: int, expected_version: int) -> FloorPlan:
+    """Take a pin off its plan (the version as the page showed it: a moved pin is not removed)."""
+    site, customer = await find_site(db, ctx, slug, Action.EDIT_RECORD)
+    pin = await db.get(DevicePin, pin_id)
+    plan = await db.get(FloorPlan, pin.floor_plan_id) if pin is not None else None
+    if pin is None or plan is None or plan.site_id != site.id:
+        raise not_found(f"pin {pin_id} of site {slug!r}")
+    device_id = pin.device_id
+    try:
+        await placement_db.remove_pin(db, pin_id=pin_id, expected_version=expected_version)
+    except RecordError as exc:
+        raise refused(exc) from None
+    await _audit(db, ctx, audit.Kind.PIN_REMOVE, site, customer, f"plan {plan.name!r} pin {device_id}",
+                 plan=plan.id, device=device_id, version=expected_version)  # fmt: skip
+    return plan
+
+
+async def remove_file(
+    db: AsyncSession, ctx: Ctx, slug: str, attachment_id: int, expected_version: int
+) -> tuple[SiteAttachment, list[str]]:
+    """Delete a file's row; returns it and the digests no other row needs (the caller deletes those
+    blobs after the commit, so a rolled-back removal never loses bytes)."""
+    site, customer = await find_site(db, ctx, slug, Action.EDIT_RECORD)
+    row = await db.get(SiteAttachment, attachment_id)
+    if row is None or row.site_id != site.id:
+        raise not_found(f"file {attachment_id} of site {slug!r}")
+    try:
+        unused = await attachments_db.remove_attachment(
+            db, attachment_id=attachment_id, expected_version=expected_version
+        )
+    except RecordError as exc:
+        raise refused(exc) from None
+    await _audit(db, ctx, audit.Kind.ATTACHMENT_REMOVE, site, customer, f"file {row.original_name!r}",
+                 attachment=attachment_id, kind=row.kind, sha256=row.sha256,
+                 device=row.device_id)  # fmt: skip
+    return row, unused
+
+
 # ---------------------------------------------------------------- quote
 
 

@@ -7,11 +7,13 @@ summary only when it was made against that same baseline, and otherwise diff afr
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from aiohttp import web
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from collector.changes_words import ChangeReport, present
 from collector.db.models import Site, SnapshotVersionBase
 from collector.diff import SiteDiff
 from collector.keys import config_key, snapshot_cache_key
@@ -26,6 +28,11 @@ class Comparison:
     old_version: int
     new_version: int
     diff: SiteDiff
+
+    @functools.cached_property
+    def report(self) -> ChangeReport:
+        """The diff in a technician's words: side effects under their cause, counted as a person would."""
+        return present(self.diff)
 
 
 async def compare(

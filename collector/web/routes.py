@@ -15,6 +15,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from collector.auth import Action
+from collector.changes_words import KIND_WORDS
 from collector.keys import config_key
 from collector.secretbox import SESSION_KEY_FILE, load_or_create_key
 from collector.throttle import SlowDown
@@ -25,6 +26,7 @@ from collector.web.pages import (
     account,
     admin,
     alerts,
+    devices,
     documents,
     fleet,
     handover,
@@ -69,6 +71,7 @@ PAGES: tuple[Page, ...] = (
     Page("POST", "/account/tokens/{token_id}/revoke", account.token_revoke, "web-token-revoke",
          A.OWN_ACCOUNT),
     Page("GET", "/sites/{site}", sites.site_page, "web-site", A.READ_SITE),
+    Page("GET", "/sites/{site}/device", devices.device_page, "web-device", A.READ_SITE),
     Page("GET", "/sites/{site}/versions", sites.versions_page, "web-versions", A.READ_SITE),
     Page("GET", "/sites/{site}/versions/{version}", sites.version_page, "web-version", A.READ_SITE),
     Page("GET", "/sites/{site}/versions/{version}/snapshot.json", sites.download_snapshot, "web-snapshot",
@@ -96,6 +99,10 @@ PAGES: tuple[Page, ...] = (
     Page("GET", "/sites/{site}/files", record.files_page, "web-record-files", A.READ_SITE),
     Page("POST", "/sites/{site}/files", record.upload_submit, "web-record-upload", A.EDIT_RECORD),
     Page("GET", "/sites/{site}/files/{attachment}", record.file_download, "web-record-file", A.READ_SITE),
+    Page("POST", "/sites/{site}/files/{attachment}/remove", record.file_remove_submit,
+         "web-record-file-remove", A.EDIT_RECORD),
+    Page("POST", "/sites/{site}/pins/{pin}/remove", record.pin_remove_submit, "web-record-pin-remove",
+         A.EDIT_RECORD),
     Page("GET", "/sites/{site}/plans", record.plans_page, "web-record-plans", A.READ_SITE),
     Page("POST", "/sites/{site}/plans", record.plan_submit, "web-record-plan-upload", A.EDIT_RECORD),
     Page("POST", "/sites/{site}/plans/{plan}/pins", record.pin_submit, "web-record-pin", A.EDIT_RECORD),
@@ -155,6 +162,7 @@ def setup_web(app: web.Application) -> None:
     )
     env.filters.update(FILTERS)
     app[branding_cache_key] = BrandingCache()
+    env.globals["kind_words"] = KIND_WORDS  # components/report.html: 'swapped', 're-patched', ...
     app[login_account_throttle_key] = SlowDown(free=5, base_s=1.0, max_s=30.0)
     app[login_client_throttle_key] = SlowDown(free=20, base_s=1.0, max_s=30.0)
     app[alerts.share_throttle_key] = SlowDown(free=5, base_s=1.0, max_s=30.0)

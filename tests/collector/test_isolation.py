@@ -393,6 +393,16 @@ def handover_case(prefix: str, suffix: str, *, done: bool) -> Builder:
 # ---------------------------------------------------------------- API cases, by route name
 
 
+async def _search(w: World, side: str, caller: str) -> Req:
+    """Searching the other side's unique serial: a caller scoped to "in" must find nothing of it."""
+    return Req("GET", f"/api/v1/search?q={w.outside.serial}")
+
+
+def _web_device(w: World, side: str, caller: str) -> Awaitable[Req]:
+    gate = device(site_v2(side_of(w, side).site), "cam-gate")
+    return page_path(f"/device?id={gate.id}")(w, side, caller)
+
+
 async def _push(w: World, side: str, caller: str) -> Req:
     s = side_of(w, side)
     cam = device(site_v2(s.site), "cam-gate")
@@ -505,6 +515,7 @@ API_CASES: dict[str, Builder] = {
     "fleet": fleet_case("/api/v1", "/fleet"),
     "fleet-report": fleet_case("/api/v1", "/fleet/clock"),
     "fleet-export": fleet_case("/api/v1", "/fleet-export.csv?report=firmware"),
+    "search": _search,
 }  # fmt: skip
 SCOPED_API = {"alert-subscribe", "alert-schedule", "share-create",
               "push-snapshot", "site", "versions", "version", "version-snapshot", "export", "diagram",
@@ -603,6 +614,23 @@ async def _web_record_repoint(w: World, side: str, caller: str) -> Req:
         pin = await record.place_pin(db, await ctx_admin(), s.site, plan, draft, None)
     return Req("POST", f"/sites/{s.site}/pins/{pin.id}/repoint", ok=303, slug=s.site,
                data={"device_id": unique_name("cam-new"), "version": str(pin.version)})  # fmt: skip
+
+
+async def _web_record_file_remove(w: World, side: str, caller: str) -> Req:
+    s = side_of(w, side)
+    return Req("POST", f"/sites/{s.site}/files/{await record_attachment(w, side)}/remove", ok=303,
+               slug=s.site, data={"version": "1"})  # fmt: skip
+
+
+async def _web_record_pin_remove(w: World, side: str, caller: str) -> Req:
+    s = side_of(w, side)
+    plan = await record_plan(w, side)
+    async with w.app[sessions_key]() as db, db.begin():
+        pin = await record.place_pin(
+            db, await ctx_admin(), s.site, plan, PinDraft(unique_name("cam"), 0.5, 0.5), None
+        )
+    return Req("POST", f"/sites/{s.site}/pins/{pin.id}/remove", ok=303, slug=s.site,
+               data={"version": str(pin.version)})  # fmt: skip
 
 
 def quote_file() -> dict[str, tuple[str, bytes, str]]:
@@ -744,6 +772,9 @@ PAGE_CASES: dict[str, Builder] = {
                                         "accent_colour": "#c25e00"}),
     "web-fleet": fleet_case("", "/fleet?report=poe"),
     "web-fleet-export": fleet_case("", "/fleet-export.xlsx"),
+    "web-device": _web_device,
+    "web-record-file-remove": _web_record_file_remove,
+    "web-record-pin-remove": _web_record_pin_remove,
 }  # fmt: skip
 SCOPED_PAGES = {"web-share-links", "web-share-create",
                 "web-site", "web-versions", "web-version", "web-snapshot", "web-approve", "web-diff",
@@ -755,7 +786,8 @@ SCOPED_PAGES = {"web-share-links", "web-share-create",
                 "web-record-repoint",
                 "web-record-quote", "web-record-quote-upload", "web-record-visits",
                 "web-record-visit-add", "web-fleet", "web-fleet-export", "web-handover-start",
-                "web-handover-sealed", "web-handover", "web-handover-file"}  # fmt: skip
+                "web-handover-sealed", "web-handover", "web-handover-file", "web-device",
+                "web-record-file-remove", "web-record-pin-remove"}  # fmt: skip
 LAST = ("web-logout",)  # ends the caller's session: after everything else
 
 

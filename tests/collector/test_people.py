@@ -112,6 +112,8 @@ PRODUCED_BY: dict[str, set[Kind]] = {
     "test_fleet_reports_over_the_api_and_page_scoped_and_audited": {Kind.FLEET_READ, Kind.EXPORT},
     "test_branding_page_sets_name_logo_and_colours_used_in_the_pdf": {Kind.SETTINGS_UPDATE},
     "test_handover_pdf_job_runs_once_then_downloads": {Kind.HANDOVER_JOB, Kind.EXPORT},
+    # tests/collector/test_record_remove.py
+    "test_remove_a_photo_and_a_pin": {Kind.PIN_REMOVE, Kind.ATTACHMENT_REMOVE},
 }
 
 

@@ -10,7 +10,6 @@ import json
 import re
 from html.parser import HTMLParser
 
-import pytest
 from aiohttp.test_utils import TestClient
 
 from collector.web.pages.account import safe_next
@@ -369,11 +368,6 @@ async def test_search_by_site_and_customer_fields(api: Api):
     assert "Nothing matches" in html
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="device fields are searched through the per-device projection table of issue #11; "
-    "snapshot documents are stored compressed and are no longer matched as JSON text",
-)
 async def test_search_by_serial_mac_ip(api: Api):
     site = await two_versions(api)
     client = api.client

@@ -108,6 +108,27 @@ async def upload_submit(request: web.Request) -> web.StreamResponse:
     )
 
 
+async def file_remove_submit(request: web.Request) -> web.StreamResponse:
+    """Delete a file (the version the page showed); its bytes leave the store after the commit."""
+    form = await form_with_csrf(request)
+    c, slug = ctx(request), request.match_info["site"]
+    attachment_id = int_param(request.match_info["attachment"], "attachment")
+    try:
+        version = int_param(form.get("version"), "version")
+        async with request.app[sessions_key]() as db, db.begin():
+            row, unused = await record_service.remove_file(db, c, slug, attachment_id, version)
+    except ApiError as exc:
+        if exc.status not in REFUSALS:
+            raise
+        return await _files(request, status=exc.status, error=f"Not removed: {exc.message}")
+    store = request.app[attachment_store_key]
+    for digest in unused:
+        await store.delete(digest)
+    return await flash_redirect(
+        request, url(request, "web-record-files", site=slug), f"{row.original_name} removed"
+    )
+
+
 async def file_download(request: web.Request) -> web.StreamResponse:
     """A stored file (or its thumbnail/preview) after the site's scope check; audited for the file."""
     slug = request.match_info["site"]
@@ -221,6 +242,23 @@ async def pin_submit(request: web.Request) -> web.StreamResponse:
     return await flash_redirect(
         request, url(request, "web-record-plans", site=slug).with_fragment(f"plan-{plan_id}"), done
     )
+
+
+async def pin_remove_submit(request: web.Request) -> web.StreamResponse:
+    """Take a pin off its plan (the version as shown: a pin a colleague moved meanwhile stays)."""
+    form = await form_with_csrf(request)
+    c, slug = ctx(request), request.match_info["site"]
+    pin_id = int_param(request.match_info["pin"], "pin")
+    try:
+        version = int_param(form.get("version"), "version")
+        async with request.app[sessions_key]() as db, db.begin():
+            plan = await record_service.remove_pin(db, c, slug, pin_id, version)
+    except ApiError as exc:
+        if exc.status not in REFUSALS:
+            raise
+        return await _plans(request, status=exc.status, error=f"Not removed: {exc.message}")
+    target = url(request, "web-record-plans", site=slug)
+    return await flash_redirect(request, target.with_fragment(f"plan-{plan.id}"), "pin removed")
 
 
 async def repoint_submit(request: web.Request) -> web.StreamResponse:

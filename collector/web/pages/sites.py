@@ -17,6 +17,7 @@ from collector.exports import snapshot_attachment
 from collector.ingest import load_snapshot
 from collector.keys import sessions_key, snapshot_cache_key
 from collector.services import record as record_service
+from collector.services import search as search_service
 from collector.services import sites as site_service
 from collector.services.context import Ctx
 from collector.services.exports import may_include_credentials
@@ -31,42 +32,81 @@ VERSIONS_PER_PAGE = 50
 MAX_NOTE_CHARS = 4000
 
 
+MAX_SORTED_BY_CHANGES = 2000
+
+
+def _stored_open_changes(site: Site, latest: Any) -> int:
+    """Open changes as the latest version's stored diff counts them (-1: no baseline or not stored
+    against it): cheap enough to sort a whole list by."""
+    if site.baseline_version is None or latest is None:
+        return -1
+    if site.baseline_version == latest.version:
+        return 0
+    stored = latest.diff_summary
+    if (
+        stored
+        and latest.diff_against_kind == "baseline"
+        and latest.diff_against_version == site.baseline_version
+    ):
+        return sum(int(n) for n in stored.get("counts", {}).values())
+    return -1
+
+
 async def sites_page(request: web.Request) -> web.Response:
     c = ctx(request)
     term = text_param(request.query.get("q", "")[:200], "q")
     page = int_param(request.query.get("page"), "page", default=1)
-    rows = []
+    sort = request.query.get("sort", "name")
+    if sort not in (*lookups.SORTS, "changes"):
+        sort = "name"
+    rows: list[dict[str, Any]] = []
+    results = None
+    more = False
     async with request.app[sessions_key]() as db:
-        org_id = await queries.default_organization_id(db)
-        overview = (
-            []
-            if org_id is None  # an empty database: no tenant yet, so no sites
-            else await lookups.site_overview(
-                db, org_id, scope_clause(c.identity), term=term, limit=SITES_PER_PAGE + 1,
-                offset=(page - 1) * SITES_PER_PAGE,
-            )
-        )  # fmt: skip
-        more = not term and len(overview) > SITES_PER_PAGE
-        for item in overview[:SITES_PER_PAGE]:
-            hits = []
-            if item.device_hit and item.latest is not None:
-                hits = await lookups.matching_devices(db, request.app[snapshot_cache_key], item.latest, term)
-                if not hits:
-                    continue  # the term was only in text we do not search (a config, a stream URI)
-            rows.append(
-                {
-                    "site": item.site,
-                    "customer": item.customer,
-                    "latest": item.latest,
-                    "open_changes": await open_changes(request, db, item.site, item.latest),
-                    "hits": hits,
-                }
-            )
-    if request.headers.get("HX-Request") == "true" and request.headers.get("HX-Target") == "site-results":
-        return await render(request, "pages/sites/_results.html", rows=rows, term=term, page=page, more=more)
-    return await render(
-        request, "pages/sites/list.html", area="sites", rows=rows, term=term, page=page, more=more
-    )
+        if term:
+            results = await search_service.search(db, c, term)
+        else:
+            org_id = await queries.default_organization_id(db)
+            by_changes = sort == "changes"
+            overview = (
+                []
+                if org_id is None  # an empty database: no tenant yet, so no sites
+                else await lookups.site_overview(
+                    db, org_id, scope_clause(c.identity), sort="name" if by_changes else sort,  # type: ignore[arg-type]
+                    limit=MAX_SORTED_BY_CHANGES if by_changes else SITES_PER_PAGE + 1,
+                    offset=0 if by_changes else (page - 1) * SITES_PER_PAGE,
+                )
+            )  # fmt: skip
+            if by_changes:
+                overview.sort(key=lambda o: -_stored_open_changes(o.site, o.latest))
+                overview = overview[(page - 1) * SITES_PER_PAGE : page * SITES_PER_PAGE + 1]
+            more = len(overview) > SITES_PER_PAGE
+            for item in overview[:SITES_PER_PAGE]:
+                rows.append(
+                    {
+                        "site": item.site,
+                        "customer": item.customer,
+                        "latest": item.latest,
+                        "last_visit": item.last_visit,
+                        "open_changes": await open_changes(request, db, item.site, item.latest),
+                    }
+                )
+    args: dict[str, Any] = {
+        "rows": rows,
+        "term": term,
+        "page": page,
+        "more": more,
+        "sort": sort,
+        "results": results,
+    }
+    target = request.headers.get("HX-Target") if request.headers.get("HX-Request") == "true" else None
+    if target == "search-panel":  # the top bar's box on any other page
+        if results is None:
+            return web.Response(text="", content_type="text/html")
+        return await render(request, "pages/search/_panel.html", **args)
+    if target == "site-results":
+        return await render(request, "pages/sites/_results.html", **args)
+    return await render(request, "pages/sites/list.html", area="sites", list_page=True, **args)
 
 
 async def _record_context(

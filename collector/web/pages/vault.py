@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -11,7 +9,6 @@ from collector.api.common import int_param
 from collector.auth import Action, permits
 from collector.db import queries
 from collector.db.models import Site
-from collector.db.vault_tables import VaultEntry
 from collector.diff import device_label
 from collector.errors import ApiError
 from collector.ingest import load_snapshot
@@ -21,24 +18,10 @@ from collector.vault.store import KINDS, SECRET_FIELDS, EntryDraft
 from collector.web.guard import ctx, form_with_csrf
 from collector.web.render import done as flash_redirect
 from collector.web.render import render, url
+from collector.web.vault_cards import FIELD_LABELS
+from collector.web.vault_cards import card as _card
 
-FIELD_LABELS = {
-    "password": "Password",
-    "enable_secret": "Enable secret",
-    "snmp_community": "SNMP community",
-    "snmp_v3_auth_key": "SNMPv3 auth key",
-    "snmp_v3_priv_key": "SNMPv3 privacy key",
-}
 NO_STORE = {"Cache-Control": "no-store"}
-
-
-def _card(entry: VaultEntry) -> dict[str, Any]:
-    return {
-        "entry": entry,
-        "fields": [(f, FIELD_LABELS.get(f, f)) for f in entry.secret_fields.split(",") if f],
-        "drivers": ", ".join(entry.settings.get("drivers", [])),
-        "vendors": ", ".join(entry.settings.get("vendors", [])),
-    }
 
 
 async def device_names(request: web.Request, db: AsyncSession, site: Site) -> dict[str, str]:
