@@ -7,11 +7,11 @@
 - netns: tests that build network namespaces (marked where they are written).
 CI runs all of them.
 
-The suite runs on two pytest-xdist workers (`make unit`). Tests that bind shared resources — the
-simulated site's fixed loopback ranges (127.2x.y.z), fixed ports, multicast (WS-Discovery 3702,
-mDNS 5353), network namespaces — are one xdist group, so they run one after another on one worker
-while the rest share the other; `lab_bound` below recognises such a module by its text, so a new
-test that uses the lab joins the group without a list to keep.
+With pytest-xdist (`pytest -n 2 --dist loadgroup`; `make unit` runs serially), tests that bind
+shared resources (the simulated site's fixed loopback ranges 127.2x.y.z, fixed ports, multicast
+for WS-Discovery 3702 and mDNS 5353, network namespaces) are one xdist group: they run one after
+another on one worker while the rest share the other. `lab_bound` below recognises such a module
+by its text, so a new test that uses the lab joins the group without a list to keep.
 """
 
 from __future__ import annotations

@@ -92,7 +92,12 @@ class LabProcess:
             self.stop()
             raise RuntimeError(f"lab failed to start: {payload}")
         self.status = payload
-        down = {d["name"]: s for d in payload["devices"] for s, v in d["services"].items() if not v["up"]}
+        down = {
+            d["name"]: f"{s}: {v.get('error') or 'down'}"
+            for d in payload["devices"]
+            for s, v in d["services"].items()
+            if not v["up"]
+        }
         if down:
             self.stop()
             raise RuntimeError(f"lab services down: {down}")

@@ -37,14 +37,15 @@ async def test_search_finds_macs_serials_and_a_camera_that_left(api: Api):
     for spelling in (DOCK_MAC.upper(), "accc.8e5a.0209", "AC-CC-8E-5A-02-09", "ac:cc:8e:5a:02"):
         status, body = await api.get(f"/api/v1/search?q={spelling}")
         assert status == 200, body
-        hits = [h for h in body["devices"] if h["mac"] == DOCK_MAC]
+        # The PostgreSQL database is shared with other tests' sites: look at this test's two.
+        hits = [h for h in body["devices"] if h["mac"] == DOCK_MAC and h["site_id"] in (site, other)]
         assert [h["site_id"] for h in hits] == [site], spelling
     status, body = await api.get(f"/api/v1/search?q={DOCK_SERIAL[:7].lower()}")  # a serial prefix
     assert any(h["serial"] == DOCK_SERIAL for h in body["devices"])
 
     # cam-lobby left `site` in v2 but is still installed at `other`: both found, and said so.
     status, body = await api.get(f"/api/v1/search?q={LOBBY_MAC}")
-    lobby = {h["site_id"]: h for h in body["devices"]}
+    lobby = {h["site_id"]: h for h in body["devices"] if h["site_id"] in (site, other)}
     assert set(lobby) == {site, other}
     assert lobby[site]["present"] is False and lobby[site]["last_seen_version"] == 1
     assert lobby[site]["last_seen_at"] and lobby[other]["present"] is True
@@ -103,6 +104,7 @@ async def test_backfill_rebuilds_the_projection_the_ingest_made(api: Api):
     async with sessions() as db, db.begin():  # only this site's rows: the PostgreSQL database is shared
         await db.exec(delete(SearchTerm).where(col(SearchTerm.site_id) == site_id))
         await db.exec(delete(SearchDevice).where(col(SearchDevice.site_id) == site_id))
-    assert await backfill(sessions) == 2
+    # At least this site's two versions (other tests' sites in a shared database may be unprojected too).
+    assert await backfill(sessions) >= 2
     assert await rows() == made_at_ingest
     assert await backfill(sessions) == 0  # nothing left to project
