@@ -34,7 +34,9 @@ async def test_search_finds_macs_serials_and_a_camera_that_left(api: Api):
     await _push(api, site, mine, site_v1(site), site_v2(site))  # v2: cam-lobby gone, cam-dock added
     await _push(api, other, theirs, site_v1(other))
 
-    for spelling in (DOCK_MAC.upper(), "accc.8e5a.0209", "AC-CC-8E-5A-02-09", "ac:cc:8e:5a:02"):
+    # Full spellings only: a bare prefix also matches the same fixture camera at other tests' sites in
+    # the shared PostgreSQL database, and the result limit may cut this test's site off.
+    for spelling in (DOCK_MAC.upper(), "accc.8e5a.0209", "AC-CC-8E-5A-02-09"):
         status, body = await api.get(f"/api/v1/search?q={spelling}")
         assert status == 200, body
         # The PostgreSQL database is shared with other tests' sites: look at this test's two.
