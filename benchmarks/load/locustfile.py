@@ -16,10 +16,13 @@ CSRF = re.compile(r'name="csrf" value="([^"]*)"')
 SITES = int(os.environ.get("ASB_LOAD_SITES", "10000"))
 USER = os.environ.get("ASB_LOAD_USER", "load-admin")
 PASSWORD = os.environ.get("ASB_LOAD_PASSWORD", "load-test-password-1")
+# Seconds between one user's pages, "min,max". 0.1-0.5 s is a stress (20 users ask ~60 pages/s, what
+# hundreds of people reading pages would); people reading a page take seconds (run.py --think 2,8).
+THINK = tuple(float(x) for x in os.environ.get("ASB_LOAD_THINK", "0.1,0.5").split(","))
 
 
 class Office(HttpUser):
-    wait_time = between(0.1, 0.5)
+    wait_time = between(THINK[0], THINK[1])
 
     def on_start(self) -> None:
         form = self.client.get("/login", name="login").text

@@ -5,7 +5,7 @@ benchmarks/load/seed.py, runs Locust headless for a bounded time (first 1 user, 
 samples the collector's resident memory every second, and prints p50/p95/p99 per page.
 
 Usage: .venv/bin/python benchmarks/load/run.py [--db asb_load_scale] [--users 20] [--seconds 60]
-       [--drop]  (drop the load-test database afterwards)
+       [--think 0.1,0.5] [--drop]  (drop the load-test database afterwards)
 """
 
 from __future__ import annotations
@@ -55,6 +55,11 @@ class RssSampler(threading.Thread):
         self.samples: list[int] = []
         self.stop = threading.Event()
 
+    def cpu_s(self) -> float:
+        """CPU seconds (user + system) the collector process has used so far."""
+        times = self.proc.cpu_times()
+        return float(times.user + times.system)
+
     def run(self) -> None:
         while not self.stop.wait(1.0):
             try:
@@ -100,6 +105,14 @@ def rows_of(stats: dict[str, dict[str, str]]) -> list[list[str]]:
     return out
 
 
+def cpu_line(cpu_s: float, stats: dict[str, dict[str, str]]) -> str:
+    """The collector's CPU per request (sign-ins included): what bounds pages/s on a busy machine."""
+    total = stats.get("Aggregated")
+    count = int(total["Request Count"]) if total else 0
+    per = f"{cpu_s * 1000 / count:.1f} ms per request" if count else "no requests"
+    return f"collector CPU {cpu_s:.1f} s for {count} requests (sign-ins included): {per}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -108,14 +121,18 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=20)
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--single-seconds", type=int, default=20)
+    parser.add_argument(
+        "--think", default="0.1,0.5", help="seconds between one user's pages, min,max (default: a stress)"
+    )
     parser.add_argument("--drop", action="store_true", help="drop the load-test database at the end")
     args = parser.parse_args()
-    if not args.db.startswith("asb_load"):
-        parser.error("the load test's database name must start with asb_load")
+    if not ((args.db.startswith("asb_") and args.db.endswith("_load")) or args.db.startswith("asb_load")):
+        parser.error("the load test's database name must be asb_load... or asb_..._load (its own)")
     args.seconds = min(args.seconds, 170)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "ASB_LOAD_SITES": "10000"}
+    low, high = (float(x) for x in args.think.split(","))
+    env = {**os.environ, "ASB_LOAD_SITES": "10000", "ASB_LOAD_THINK": f"{low},{high}"}
     with tempfile.TemporaryDirectory(prefix="asb-load-") as tmp:
         db_url = f"postgresql+asyncpg://root@127.0.0.1:5432/{args.db}"
         serve = [str(BIN / "asbuilt"), "collector", "serve", "--host", "127.0.0.1", "--port", str(port),
@@ -127,8 +144,11 @@ def main() -> None:
             wait_up(url, proc)
             sampler = RssSampler(proc.pid)
             sampler.start()
+            cpu0 = sampler.cpu_s()
             single = locust(url, 1, args.single_seconds, Path(tmp) / "one", env)
+            cpu1 = sampler.cpu_s()
             many = locust(url, args.users, args.seconds, Path(tmp) / "many", env)
+            cpu2 = sampler.cpu_s()
             sampler.stop.set()
             rss = sampler.samples
         finally:
@@ -140,7 +160,13 @@ def main() -> None:
             log.close()
     print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     table(f"1 user, {args.single_seconds} s", rows_of(single))
-    table(f"{args.users} users, {args.seconds} s (10,000 sites x 100 versions on PostgreSQL)", rows_of(many))
+    print(cpu_line(cpu1 - cpu0, single))
+    table(
+        f"{args.users} users, {args.seconds} s, {low:g}-{high:g} s between pages "
+        "(10,000 sites x 100 versions on PostgreSQL)",
+        rows_of(many),
+    )
+    print(cpu_line(cpu2 - cpu1, many))
     if rss:
         print(f"\ncollector RSS: start {rss[0] / 2**20:.0f} MiB, peak {max(rss) / 2**20:.0f} MiB, "
               f"end {rss[-1] / 2**20:.0f} MiB")  # fmt: skip

@@ -159,8 +159,8 @@ def main() -> None:
     parser.add_argument("--versions", type=int, default=100)
     parser.add_argument("--drop-only", action="store_true")
     args = parser.parse_args()
-    if not args.db.startswith("asb_load"):
-        parser.error("the load test's database name must start with asb_load")
+    if not ((args.db.startswith("asb_") and args.db.endswith("_load")) or args.db.startswith("asb_load")):
+        parser.error("the load test's database name must be asb_load... or asb_..._load (its own)")
     if args.drop_only:
         asyncio.run(admin(f'DROP DATABASE IF EXISTS "{args.db}" WITH (FORCE)'))
         return

@@ -9,10 +9,12 @@ in the client, its sha256 here.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -23,6 +25,7 @@ from collector.db.models import (
     Customer,
     PasswordReset,
     RegisteredDevice,
+    RolePolicy,
     User,
     UserScope,
     UserSession,
@@ -50,8 +53,10 @@ DEVICE_STATUSES = ("pending", "approved", "revoked")
 
 
 async def identity_for_user(db: AsyncSession, user: User) -> Identity:
-    rows = (await db.exec(select(UserScope).where(UserScope.user_id == user.id))).all()
     kind = ScopeKind(user.scope)
+    rows: Sequence[UserScope] = ()
+    if kind is not ScopeKind.ALL:  # an unscoped user's rows would not count: not read
+        rows = (await db.exec(select(UserScope).where(UserScope.user_id == user.id))).all()
     if kind is ScopeKind.REGIONS:
         ids = frozenset(r.region_id for r in rows if r.region_id is not None)
     elif kind is ScopeKind.CUSTOMERS:
@@ -64,14 +69,18 @@ async def identity_for_user(db: AsyncSession, user: User) -> Identity:
     )  # fmt: skip
 
 
-async def may_sign_in(db: AsyncSession, user: User) -> bool:
-    """Not disabled, and a customer user's customer is not disabled either."""
+def sign_in_allowed(user: User, customer_found: bool, customer_disabled_at: datetime | None) -> bool:
+    """Not disabled, and a customer user's customer exists and is not disabled either."""
     if user.disabled_at is not None:
         return False
     if user.customer_id is not None:
-        customer = await db.get(Customer, user.customer_id)
-        return customer is not None and customer.disabled_at is None
+        return customer_found and customer_disabled_at is None
     return True
+
+
+async def may_sign_in(db: AsyncSession, user: User) -> bool:
+    customer = await db.get(Customer, user.customer_id) if user.customer_id is not None else None
+    return sign_in_allowed(user, customer is not None, customer.disabled_at if customer else None)
 
 
 async def identity_for_bearer(
@@ -228,9 +237,25 @@ class LiveSession:
 async def live_session(
     db: AsyncSession, ctx: Ctx, sid: str, *, idle_s: int, max_age_s: int
 ) -> LiveSession | None:
-    """The session ``sid`` if it still counts; touches its last-seen time."""
-    row = (await db.exec(select(UserSession).where(UserSession.token_hash == secret_hash(sid)))).first()
-    if row is None or row.revoked_at is not None:
+    """The session ``sid`` if it still counts; touches its last-seen time.
+
+    Every page asks this, so it is one query: the session, its user, the user's customer (disabled?),
+    the role's policy and the session's device, joined; a scoped user's scope rows are a second."""
+    policy, device, customer = RolePolicy, RegisteredDevice, Customer
+    query = (
+        sa_select(UserSession, User, col(customer.disabled_at), col(customer.id).is_not(None),
+                  col(policy.require_totp), col(policy.require_device), col(device.status))
+        .join(User, col(User.id) == col(UserSession.user_id))
+        .outerjoin(customer, col(customer.id) == col(User.customer_id))
+        .outerjoin(policy, col(policy.role) == col(User.role))
+        .outerjoin(device, col(device.id) == col(UserSession.device_id))
+        .where(col(UserSession.token_hash) == secret_hash(sid))
+    )  # fmt: skip
+    found = (await db.execute(query)).first()
+    if found is None:
+        return None
+    row, user, customer_disabled, customer_exists, require_totp, require_device, device_status = found
+    if row.revoked_at is not None:
         return None
     if (ctx.now - row.created_at).total_seconds() > max_age_s or (
         ctx.now - row.last_seen_at
@@ -238,15 +263,11 @@ async def live_session(
         row.revoked_at, row.revoked_why = ctx.now, "expired"
         db.add(row)
         return None
-    user = await db.get(User, row.user_id)
-    if user is None or not await may_sign_in(db, user):
+    if not sign_in_allowed(user, customer_exists, customer_disabled):
         return None
-    policy = await people.policy_for(db, user.role)
-    if policy.require_device:
-        device = await db.get(RegisteredDevice, row.device_id) if row.device_id else None
-        if device is None or device.status != "approved":
-            return None  # revoking the device ends its sessions at once
-    if policy.require_totp and user.totp_enabled_at is None:
+    if require_device and device_status != "approved":
+        return None  # revoking the device ends its sessions at once
+    if require_totp and user.totp_enabled_at is None:
         return None
     if (ctx.now - row.last_seen_at).total_seconds() > SESSION_TOUCH_S:
         row.last_seen_at = ctx.now

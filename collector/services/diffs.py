@@ -4,15 +4,26 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable
+from typing import Protocol
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from collector.api.schemas import DiffResponse, VersionRef
 from collector.db import queries
-from collector.db.models import Site
 from collector.diff import SiteDiff, diff_snapshots
 from collector.errors import not_found
-from collector.ingest import SnapshotCache, current_absent_scans, load_snapshot
+from collector.ingest import SnapshotCache, current_absent_scans
+from drivers.schema import Snapshot
+
+
+class SiteRef(Protocol):
+    """A site as a diff needs it: a Site row, or a page's plain row of one."""
+
+    @property
+    def id(self) -> int | None: ...
+    @property
+    def slug(self) -> str: ...
+
 
 # A diff is a pure function of its inputs, all immutable once named by content: both content
 # hashes, the absent streaks as of the newer version's latest sighting, and the removal threshold.
@@ -31,19 +42,35 @@ def _cached_diff(key: tuple[object, ...], compute: Callable[[], SiteDiff]) -> Si
     return diff
 
 
+async def snapshots_by_content(
+    db: AsyncSession, cache: SnapshotCache, site_id: int, hashes: dict[int, str]
+) -> dict[int, Snapshot]:
+    """Versions' snapshots (version → content hash given): from the cache, the rest in one query."""
+    out = {n: snap for n, h in hashes.items() if (snap := cache.get(h)) is not None}
+    missing = [n for n in hashes if n not in out]
+    if missing:
+        for n, snap in (await queries.version_snapshots(db, site_id, missing)).items():
+            cache.put(hashes[n], snap)
+            out[n] = snap
+    return out
+
+
 async def stored_diff(
     db: AsyncSession,
     cache: SnapshotCache,
     removed_after: int,
-    site: Site,
+    site: SiteRef,
     first: int,
     second: int,
     against: str,
 ) -> DiffResponse:
-    """The diff of two versions of a site the caller already may read (see services.sites)."""
+    """The diff of two versions of a site the caller already may read (see services.sites).
+
+    One query names both sides by content; a diff already made is reused; otherwise the documents
+    not in the snapshot cache come in one more query."""
     assert site.id is not None
-    old_row = await queries.version_meta(db, site.id, first)
-    new_row = await queries.version_state(db, site.id, second)
+    sides = await queries.version_states(db, site.id, (first, second))
+    old_row, new_row = sides.get(first), sides.get(second)
     if old_row is None:
         raise not_found(f"version {first} of site {site.slug!r}")
     if new_row is None:
@@ -52,8 +79,12 @@ async def stored_diff(
     key = (old_row.content_hash, new_row.content_hash, tuple(sorted(absent.items())), removed_after)
     diff = _DIFFS.get(key)
     if diff is None:
-        old = await load_snapshot(db, cache, site.id, first, old_row.content_hash)
-        new = await load_snapshot(db, cache, site.id, second, new_row.content_hash)
+        snaps = await snapshots_by_content(
+            db, cache, site.id, {first: old_row.content_hash, second: new_row.content_hash}
+        )
+        if first not in snaps or second not in snaps:
+            raise LookupError(f"versions {first}/{second} of site {site.id} lack a snapshot")
+        old, new = snaps[first], snaps[second]
         diff = _cached_diff(
             key,
             lambda: diff_snapshots(

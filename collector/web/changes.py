@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 from aiohttp import web
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from collector.changes_words import ChangeReport, present
-from collector.db.models import Site, SnapshotVersionBase
+from collector.db.models import Site
 from collector.diff import SiteDiff
 from collector.keys import config_key, snapshot_cache_key
-from collector.services.diffs import stored_diff
+from collector.services.diffs import SiteRef, stored_diff
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ class Comparison:
 
 
 async def compare(
-    request: web.Request, session: AsyncSession, site: Site, old: int, new: int, against: str
+    request: web.Request, session: AsyncSession, site: SiteRef, old: int, new: int, against: str
 ) -> Comparison:
     app = request.app
     response = await stored_diff(
@@ -56,20 +57,48 @@ async def reference_comparison(
     return None
 
 
-async def open_changes(
-    request: web.Request, session: AsyncSession, site: Site, latest: SnapshotVersionBase | None
-) -> int | None:
-    """Changes of the latest version against the current baseline; None when there is no baseline."""
-    if site.baseline_version is None or latest is None:
+class LatestSummary(Protocol):
+    """What counting open changes needs of a site's latest version (a row of the list or metadata)."""
+
+    @property
+    def version(self) -> int: ...
+    @property
+    def diff_against_kind(self) -> str | None: ...
+    @property
+    def diff_against_version(self) -> int | None: ...
+    @property
+    def diff_summary(self) -> dict[str, Any] | None: ...
+
+
+def stored_open_changes(baseline_version: int | None, latest: LatestSummary | None) -> int | None:
+    """Open changes as the latest version's stored diff counts them: 0 when it is the baseline,
+    None when there is no baseline or the stored diff was not made against the current one."""
+    if baseline_version is None or latest is None:
         return None
-    if site.baseline_version == latest.version:
+    if baseline_version == latest.version:
         return 0
     stored = latest.diff_summary
     if (
         stored is not None
         and latest.diff_against_kind == "baseline"
-        and latest.diff_against_version == site.baseline_version
+        and latest.diff_against_version == baseline_version
     ):
         return sum(int(n) for n in stored.get("counts", {}).values())
-    comparison = await compare(request, session, site, site.baseline_version, latest.version, "baseline")
+    return None
+
+
+async def open_changes(
+    request: web.Request,
+    session: AsyncSession,
+    site: SiteRef,
+    baseline_version: int | None,
+    latest: LatestSummary | None,
+) -> int | None:
+    """Changes of the latest version against the current baseline; None when there is no baseline."""
+    if baseline_version is None or latest is None:
+        return None
+    stored = stored_open_changes(baseline_version, latest)
+    if stored is not None:
+        return stored
+    comparison = await compare(request, session, site, baseline_version, latest.version, "baseline")
     return len(comparison.diff.changes)

@@ -86,6 +86,27 @@ async def render(request: web.Request, template: str, status: int = 200, **conte
     return aiohttp_jinja2.render_template(template, request, context, app_key=jinja_key, status=status)
 
 
+STATIC_ROUTE = "web-static"
+
+
+def cached_static_url(url_for: Any) -> Any:
+    """aiohttp_jinja2's ``url`` global, with the static files' versioned URLs remembered: aiohttp
+    reads and hashes the file on every call (htmx: 50 KB per page). Files do not change while the
+    process runs (templates are not reloaded either)."""
+    static: dict[str, Any] = {}
+
+    @jinja2.pass_context
+    def url(context: Any, name: str, query_: dict[str, str] | None = None, **parts: str | int) -> Any:
+        if name != STATIC_ROUTE or query_ or set(parts) != {"filename"}:
+            return url_for(context, name, query_, **parts)
+        key = str(parts["filename"])
+        if key not in static:
+            static[key] = url_for(context, name, **parts)
+        return static[key]
+
+    return url
+
+
 def redirect(location: str | URL) -> web.Response:
     """303 See Other: after a POST the browser GETs the target (no re-submit on reload)."""
     return web.Response(status=303, headers={"Location": str(location)})

@@ -35,7 +35,7 @@ from collector.web.pages import (
     sites,
     vault,
 )
-from collector.web.render import BrandingCache, branding_cache_key, jinja_key
+from collector.web.render import BrandingCache, branding_cache_key, cached_static_url, jinja_key
 from collector.web.session import session_layer
 
 HERE = Path(__file__).parent
@@ -159,8 +159,11 @@ def setup_web(app: web.Application) -> None:
         undefined=jinja2.StrictUndefined,  # a typo in a template fails the tests instead of printing ''
         trim_blocks=True,
         lstrip_blocks=True,
+        # Compiled once per process: no stat() of every template and include on every page.
+        auto_reload=False,
     )
     env.filters.update(FILTERS)
+    env.globals["url"] = cached_static_url(env.globals["url"])
     app[branding_cache_key] = BrandingCache()
     env.globals["kind_words"] = KIND_WORDS  # components/report.html: 'swapped', 're-patched', ...
     app[login_account_throttle_key] = SlowDown(free=5, base_s=1.0, max_s=30.0)

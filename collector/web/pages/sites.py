@@ -22,7 +22,7 @@ from collector.services import sites as site_service
 from collector.services.context import Ctx
 from collector.services.exports import may_include_credentials
 from collector.web import lookups
-from collector.web.changes import compare, open_changes, reference_comparison
+from collector.web.changes import compare, open_changes, reference_comparison, stored_open_changes
 from collector.web.guard import ctx, form_with_csrf
 from collector.web.record import build_record
 from collector.web.render import done, render, url
@@ -35,21 +35,8 @@ MAX_NOTE_CHARS = 4000
 MAX_SORTED_BY_CHANGES = 2000
 
 
-def _stored_open_changes(site: Site, latest: Any) -> int:
-    """Open changes as the latest version's stored diff counts them (-1: no baseline or not stored
-    against it): cheap enough to sort a whole list by."""
-    if site.baseline_version is None or latest is None:
-        return -1
-    if site.baseline_version == latest.version:
-        return 0
-    stored = latest.diff_summary
-    if (
-        stored
-        and latest.diff_against_kind == "baseline"
-        and latest.diff_against_version == site.baseline_version
-    ):
-        return sum(int(n) for n in stored.get("counts", {}).values())
-    return -1
+def _or(count: int | None) -> int:
+    return -1 if count is None else count
 
 
 async def sites_page(request: web.Request) -> web.Response:
@@ -66,29 +53,26 @@ async def sites_page(request: web.Request) -> web.Response:
         if term:
             results = await search_service.search(db, c, term)
         else:
-            org_id = await queries.default_organization_id(db)
             by_changes = sort == "changes"
-            overview = (
-                []
-                if org_id is None  # an empty database: no tenant yet, so no sites
-                else await lookups.site_overview(
-                    db, org_id, scope_clause(c.identity), sort="name" if by_changes else sort,  # type: ignore[arg-type]
-                    limit=MAX_SORTED_BY_CHANGES if by_changes else SITES_PER_PAGE + 1,
-                    offset=0 if by_changes else (page - 1) * SITES_PER_PAGE,
-                )
+            overview = await lookups.site_overview(
+                db, queries.default_organization_key(), scope_clause(c.identity),
+                sort="name" if by_changes else sort,  # type: ignore[arg-type]
+                limit=MAX_SORTED_BY_CHANGES if by_changes else SITES_PER_PAGE + 1,
+                offset=0 if by_changes else (page - 1) * SITES_PER_PAGE,
             )  # fmt: skip
-            if by_changes:
-                overview.sort(key=lambda o: -_stored_open_changes(o.site, o.latest))
+            if by_changes:  # by the stored counts (-1: not stored against the current baseline)
+                overview.sort(key=lambda o: -_or(stored_open_changes(o.site.baseline_version, o.latest)))
                 overview = overview[(page - 1) * SITES_PER_PAGE : page * SITES_PER_PAGE + 1]
             more = len(overview) > SITES_PER_PAGE
             for item in overview[:SITES_PER_PAGE]:
+                changes = await open_changes(request, db, item.site, item.site.baseline_version, item.latest)
                 rows.append(
                     {
                         "site": item.site,
                         "customer": item.customer,
                         "latest": item.latest,
                         "last_visit": item.last_visit,
-                        "open_changes": await open_changes(request, db, item.site, item.latest),
+                        "open_changes": changes,
                     }
                 )
     args: dict[str, Any] = {
@@ -118,6 +102,8 @@ async def _record_context(
     if meta is None:
         raise not_found(f"version {number} of site {site.slug!r}")
     history = await queries.baseline_history(db, site.id)
+    # The comparison first: it fetches both documents in one query, so this one is in the cache.
+    comparison = await reference_comparison(request, db, site, number)
     snapshot = await load_snapshot(db, request.app[snapshot_cache_key], site.id, number, meta.content_hash)
     return {
         "site": site,
@@ -126,7 +112,7 @@ async def _record_context(
         "baseline": history[0] if history else None,
         "snapshot": snapshot,
         "record": build_record(snapshot),
-        "comparison": await reference_comparison(request, db, site, number),
+        "comparison": comparison,
         "can_approve": permits(c.identity, Action.APPROVE_BASELINE, site_service.resource_of(site, customer))
         and site.baseline_version != number,
         "can_vault": permits(c.identity, Action.READ_VAULT, site_service.resource_of(site, customer)),
@@ -199,7 +185,7 @@ async def diff_page(request: web.Request) -> web.Response:
         default_from = site.baseline_version if site.baseline_version not in (None, latest) else latest - 1
         new = int_param(request.query.get("to"), "to", default=max(latest, 1))
         old = int_param(request.query.get("from"), "from", default=max(default_from or 1, 1))
-        numbers = [v.version for v in await queries.list_versions(db, site.id, limit=500, offset=0)]
+        numbers = await queries.version_numbers(db, site.id, limit=500)
         comparison = None
         if latest and old != new:
             comparison = await compare(request, db, site, old, new, "versions")
