@@ -8,6 +8,7 @@ summary only when it was made against that same baseline, and otherwise diff afr
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -19,6 +20,7 @@ from collector.db.models import Site
 from collector.diff import SiteDiff
 from collector.keys import config_key, snapshot_cache_key
 from collector.services.diffs import SiteRef, stored_diff
+from drivers.schema import Snapshot
 
 
 @dataclass(frozen=True)
@@ -37,23 +39,32 @@ class Comparison:
 
 
 async def compare(
-    request: web.Request, session: AsyncSession, site: SiteRef, old: int, new: int, against: str
+    request: web.Request,
+    session: AsyncSession,
+    site: SiteRef,
+    old: int,
+    new: int,
+    against: str,
+    known: Mapping[int, Snapshot] | None = None,
 ) -> Comparison:
     app = request.app
     response = await stored_diff(
-        session, app[snapshot_cache_key], app[config_key].removed_after_scans, site, old, new, against
-    )
+        session, app[snapshot_cache_key], app[config_key].removed_after_scans, site, old, new, against,
+        known,
+    )  # fmt: skip
     return Comparison(against, old, new, response.diff)
 
 
 async def reference_comparison(
-    request: web.Request, session: AsyncSession, site: Site, version: int
+    request: web.Request, session: AsyncSession, site: Site, version: int, snapshot: Snapshot | None = None
 ) -> Comparison | None:
-    """A version against the approved baseline, else against the version before it; None for v1 alone."""
+    """A version against the approved baseline, else against the version before it; None for v1 alone.
+    ``snapshot``: the version's own, when the caller holds it already."""
+    known = {version: snapshot} if snapshot is not None else None
     if site.baseline_version is not None and site.baseline_version != version:
-        return await compare(request, session, site, site.baseline_version, version, "baseline")
+        return await compare(request, session, site, site.baseline_version, version, "baseline", known)
     if site.baseline_version is None and version > 1:
-        return await compare(request, session, site, version - 1, version, "previous")
+        return await compare(request, session, site, version - 1, version, "previous", known)
     return None
 
 

@@ -102,9 +102,8 @@ async def _record_context(
     if meta is None:
         raise not_found(f"version {number} of site {site.slug!r}")
     history = await queries.baseline_history(db, site.id)
-    # The comparison first: it fetches both documents in one query, so this one is in the cache.
-    comparison = await reference_comparison(request, db, site, number)
     snapshot = await load_snapshot(db, request.app[snapshot_cache_key], site.id, number, meta.content_hash)
+    comparison = await reference_comparison(request, db, site, number, snapshot)  # not decoded again
     return {
         "site": site,
         "customer": customer,
