@@ -5,7 +5,7 @@ benchmarks/load/seed.py, runs Locust headless for a bounded time (first 1 user, 
 samples the collector's resident memory every second, and prints p50/p95/p99 per page.
 
 Usage: .venv/bin/python benchmarks/load/run.py [--db asb_load_scale] [--users 20] [--seconds 60]
-       [--think 0.1,0.5] [--drop]  (drop the load-test database afterwards)
+       [--think 0.1,0.5] [--ramp 2] [--drop]  (drop the load-test database afterwards)
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ import psutil
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 PAGES = ("sites list", "search", "site page", "diff page")
+SIGN_IN_S = 15
 
 
 def free_port() -> int:
@@ -53,7 +54,16 @@ class RssSampler(threading.Thread):
         super().__init__(daemon=True)
         self.proc = psutil.Process(pid)
         self.samples: list[int] = []
+        self.times: list[float] = []
+        self.cpus: list[float] = []
         self.stop = threading.Event()
+
+    def cpu_at(self, moment: float) -> float:
+        """CPU seconds used by the first sample at or after ``moment``."""
+        return next((c for c, t in zip(self.cpus, self.times, strict=True) if t >= moment), self.cpus[-1])
+
+    def peak_between(self, start: float, end: float) -> int:
+        return max((r for r, t in zip(self.samples, self.times, strict=True) if start <= t <= end), default=0)
 
     def cpu_s(self) -> float:
         """CPU seconds (user + system) the collector process has used so far."""
@@ -64,16 +74,24 @@ class RssSampler(threading.Thread):
         while not self.stop.wait(1.0):
             try:
                 self.samples.append(self.proc.memory_info().rss)
+                self.times.append(time.monotonic())
+                self.cpus.append(self.cpu_s())
             except psutil.Error:
                 return
 
 
-def locust(url: str, users: int, seconds: int, prefix: Path, env: dict[str, str]) -> dict[str, list[str]]:
+def locust(
+    url: str, users: int, seconds: int, prefix: Path, env: dict[str, str], ramp: float = 0
+) -> dict[str, list[str]]:
+    """``ramp``: users started per second (0: all at once); the figures then count from the moment
+    the last one started (--reset-stats), so the sign-in ramp is not in them."""
     cmd = [
         str(BIN / "locust"), "-f", str(Path(__file__).with_name("locustfile.py")), "--headless",
-        "-u", str(users), "-r", str(users), "-t", f"{seconds}s", "--host", url, "--csv", str(prefix),
+        "-u", str(users), "-r", str(ramp or users), "-t", f"{seconds}s", "--host", url, "--csv", str(prefix),
         "--only-summary", "--loglevel", "WARNING", "--stop-timeout", "5",
     ]  # fmt: skip
+    if ramp:
+        cmd.append("--reset-stats")
     subprocess.run(cmd, env=env, timeout=seconds + 60, check=False, stdout=subprocess.DEVNULL)
     with open(f"{prefix}_stats.csv") as fh:
         return {row["Name"]: row for row in csv.DictReader(fh)}  # type: ignore[misc]
@@ -106,11 +124,12 @@ def rows_of(stats: dict[str, dict[str, str]]) -> list[list[str]]:
 
 
 def cpu_line(cpu_s: float, stats: dict[str, dict[str, str]]) -> str:
-    """The collector's CPU per request (sign-ins included): what bounds pages/s on a busy machine."""
+    """The collector's CPU per counted request (sign-ins in the count only without a ramp): what
+    bounds pages/s on a busy machine."""
     total = stats.get("Aggregated")
     count = int(total["Request Count"]) if total else 0
     per = f"{cpu_s * 1000 / count:.1f} ms per request" if count else "no requests"
-    return f"collector CPU {cpu_s:.1f} s for {count} requests (sign-ins included): {per}"
+    return f"collector CPU {cpu_s:.1f} s for the {count} requests counted: {per}"
 
 
 def main() -> None:
@@ -121,6 +140,11 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=20)
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--single-seconds", type=int, default=20)
+    parser.add_argument(
+        "--ramp", type=float, default=2.0,
+        help="users started per second; the figures count after the last started (0: all at once, "
+        "their 20 sign-ins in one second in the figures)",
+    )  # fmt: skip
     parser.add_argument(
         "--think", default="0.1,0.5", help="seconds between one user's pages, min,max (default: a stress)"
     )
@@ -145,10 +169,13 @@ def main() -> None:
             sampler = RssSampler(proc.pid)
             sampler.start()
             cpu0 = sampler.cpu_s()
-            single = locust(url, 1, args.single_seconds, Path(tmp) / "one", env)
-            cpu1 = sampler.cpu_s()
-            many = locust(url, args.users, args.seconds, Path(tmp) / "many", env)
-            cpu2 = sampler.cpu_s()
+            # One user: a page's latency alone, one page after another (0.1-0.5 s apart).
+            single = locust(
+                url, 1, args.single_seconds, Path(tmp) / "one", {**env, "ASB_LOAD_THINK": "0.1,0.5"}
+            )
+            cpu1, t1 = sampler.cpu_s(), time.monotonic()
+            many = locust(url, args.users, args.seconds, Path(tmp) / "many", env, args.ramp)
+            cpu2, t2 = sampler.cpu_s(), time.monotonic()
             sampler.stop.set()
             rss = sampler.samples
         finally:
@@ -162,14 +189,20 @@ def main() -> None:
     table(f"1 user, {args.single_seconds} s", rows_of(single))
     print(cpu_line(cpu1 - cpu0, single))
     table(
-        f"{args.users} users, {args.seconds} s, {low:g}-{high:g} s between pages "
+        f"{args.users} users ({args.ramp:g}/s started), {args.seconds} s, {low:g}-{high:g} s between pages "
         "(10,000 sites x 100 versions on PostgreSQL)",
         rows_of(many),
     )
-    print(cpu_line(cpu2 - cpu1, many))
+    started = t1 + (args.users / args.ramp if args.ramp else 0)
+    print(cpu_line(cpu2 - (sampler.cpu_at(started) if args.ramp else cpu1), many))
     if rss:
         print(f"\ncollector RSS: start {rss[0] / 2**20:.0f} MiB, peak {max(rss) / 2**20:.0f} MiB, "
               f"end {rss[-1] / 2**20:.0f} MiB")  # fmt: skip
+        # The users sign in at once (argon2id, 64 MiB per hash in each of the default thread pool's
+        # threads); the pages alone are the peak after the first SIGN_IN_S seconds.
+        pages = sampler.peak_between(t1 + SIGN_IN_S, t2)
+        print(f"collector RSS peak while {args.users} users read pages (after their first {SIGN_IN_S} s): "
+              f"{pages / 2**20:.0f} MiB")  # fmt: skip
     if args.drop:
         seed = str(Path(__file__).with_name("seed.py"))
         subprocess.run([sys.executable, seed, "--db", args.db, "--drop-only"], check=True)
