@@ -144,7 +144,8 @@ def measure(artefact: str, paths: tuple[str, str], out: str | None) -> tuple[flo
 
 
 def inputs(site: str, scan: bool, work: Path) -> tuple[str, str]:
-    from tests.documents.record_fixtures import load_fixture, scan_site
+    from tests.documents.record_fixtures import scan_site
+    from tests.documents.snapshots import load_fixture
 
     pair = scan_site(site) if scan else (load_fixture(site, "baseline"), load_fixture(site, "current"))
     paths = []

@@ -51,6 +51,11 @@ class CollectorConfig(BaseModel):
     vault_key_file: Path | None = Field(
         default=None, description="The vault's master keyring file (default: data_dir/vault.keys)"
     )
+    run_jobs: bool = Field(
+        default=True,
+        description="Run queued jobs (PDFs, alerts, retention) in this process; false on a web-only "
+        "instance, with `asbuilt collector jobs worker` running them in another",
+    )
     job_heartbeat_s: float = Field(default=5.0, gt=0, description="PostgreSQL job workers' heartbeat")
     job_stalled_after_s: float = Field(
         default=20.0, gt=0, description="A job worker silent this long is gone; its jobs run again"

@@ -24,16 +24,19 @@ import pytest
 
 TESTS = Path(__file__).parent
 SHARED_RESOURCES = re.compile(
-    r"127\.2\d\.|LabProcess|\blab_site\b|start_lab|netns|\b3702\b|\b5353\b|PORT = \d{4}|port = \d{4}"
+    r"127\.[26]\d\.|LabProcess|\blab_site\b|start_lab|netns|\b3702\b|\b5353\b|PORT = \d{4}|port = \d{4}"
 )
-SHARED_DIRS = ("e2e", "hostile", "lab")
+SHARED_DIRS = ("e2e", "lab")  # every test module there scans or runs the simulated site
 TEST_IMPORTS = re.compile(r"^\s*(?:from|import) (tests(?:\.\w+)+)", re.MULTILINE)
 
 
 @functools.cache
 def lab_bound(path: Path) -> bool:
-    """A module that uses the lab's fixed addresses, fixed ports, multicast or namespaces."""
-    if any(TESTS / d in path.parents for d in SHARED_DIRS):
+    """A module that uses the lab's fixed addresses, fixed ports, multicast or namespaces.
+
+    A test module under e2e/ or lab/ always does; a helper there (a collector process on a free port,
+    say) only when its own text says so."""
+    if path.name.startswith("test_") and any(TESTS / d in path.parents for d in SHARED_DIRS):
         return True
     try:
         text = path.read_text(encoding="utf-8")

@@ -44,13 +44,16 @@ jobs_key = web.AppKey("jobs", JobQueue)
 
 
 async def jobs_context(app: web.Application) -> AsyncIterator[None]:
-    """After the database context: start this instance's worker, stop it on shutdown."""
+    """After the database context: start this instance's worker, stop it on shutdown.
+
+    With ``run_jobs`` off the instance only queues: a `jobs worker` process runs what it queues."""
     from collector.keys import config_key, sessions_key
 
     queue = open_queue(app[config_key], app[sessions_key])
-    await queue.start()
+    runs = app[config_key].run_jobs
+    await (queue.start() if runs else queue.open())
     app[jobs_key] = queue
     try:
         yield
     finally:
-        await queue.stop()
+        await (queue.stop() if runs else queue.close())

@@ -118,9 +118,6 @@ def test_sqlite_a_job_cut_off_by_a_crash_runs_again_after_restart(tmp_path: Path
         first.proc.send_signal(signal.SIGKILL)  # mid-job, no shutdown of any kind
         first.proc.wait(timeout=10)
     assert not (folder / "crash.log").exists()
-    with CollectorProcess(data_dir):
-        lines = asyncio.run(wait_for_lines(folder / "crash.log", 1))
-    assert lines == [f"{job_id} attempt 2"]
 
     async def row() -> LocalJob | None:
         engine = make_engine(CollectorConfig(data_dir=data_dir).db_url)
@@ -129,8 +126,41 @@ def test_sqlite_a_job_cut_off_by_a_crash_runs_again_after_restart(tmp_path: Path
         await engine.dispose()
         return found
 
-    stored = asyncio.run(row())
+    async def settled() -> LocalJob | None:
+        # The task writes its log line before the runner marks the job done: wait on the row, not on time.
+        deadline = time.monotonic() + WAIT_S
+        found = await row()
+        while (found is None or found.status != "done") and time.monotonic() < deadline:
+            await asyncio.sleep(0.2)
+            found = await row()
+        return found
+
+    with CollectorProcess(data_dir):
+        lines = asyncio.run(wait_for_lines(folder / "crash.log", 1))
+        stored = asyncio.run(settled())
+    assert lines == [f"{job_id} attempt 2"]
     assert stored is not None and stored.status == "done" and stored.attempts == 2
+
+
+def test_a_web_only_collector_queues_and_a_worker_process_runs_the_job(tmp_path: Path) -> None:
+    data_dir = tmp_path / "collector"
+    folder = data_dir / SELFTEST_DIR
+    with CollectorProcess(data_dir, env={"ASBUILT_RUN_JOBS": "false"}) as web_only:
+        job_id = defer_cli(data_dir, None, name="handed", hold_s=0.2)
+        worker = subprocess.Popen(
+            [str(ASBUILT), "collector", "jobs", "worker", "--data-dir", str(data_dir)],
+            env=clean_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )  # fmt: skip
+        try:
+            started = wait_for_file(folder / "handed.started").split()
+            lines = asyncio.run(wait_for_lines(folder / "handed.log", 1))
+        finally:
+            worker.send_signal(signal.SIGTERM)
+            _, stderr = worker.communicate(timeout=20)
+        assert web_only.proc is not None and web_only.proc.poll() is None
+    assert started == [str(job_id), str(worker.pid)], "the job ran in the worker, not the web-only instance"
+    assert lines == [f"{job_id} attempt 1"]
+    assert worker.returncode == 0, stderr.decode()
 
 
 def test_postgresql_two_collectors_run_each_job_once_and_take_over_a_dead_ones_job(tmp_path: Path) -> None:

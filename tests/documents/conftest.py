@@ -11,7 +11,7 @@ from collector.diff import SiteDiff, diff_snapshots
 from collector.documents import AsBuiltRecord, BaselineInfo, SiteInfo, build_record
 from drivers.schema import Snapshot
 from lab.site import load_site
-from tests.documents.record_fixtures import load_fixture
+from tests.documents.snapshots import load_fixture
 
 CUSTOMER_JA = "株式会社メリディアン物流"
 SITE_JA = "北デポ（第二倉庫）"

@@ -25,8 +25,8 @@ from agent.credentials import parse_credentials
 from agent.pipeline import run_scan
 from drivers.schema import Snapshot
 from tests.agent.labproc import LabProcess
+from tests.documents.snapshots import FIXTURES, fixture_path
 
-FIXTURES = Path(__file__).with_name("fixtures")
 LAB_ID, LAB_BASE = "d", 44  # loopback 127.44.x.y: no other test or benchmark uses it
 
 # Per site: (kind, arguments) applied between the two scans; ports are free on each site.
@@ -48,15 +48,6 @@ CHANGES: dict[str, list[tuple[str, dict[str, str | int]]]] = {
         ("setting", {"name": "cam-033", "profile": "profile_1", "bitrate_kbps": 8192}),
     ],
 }
-
-
-def fixture_path(site: str, when: str) -> Path:
-    return FIXTURES / f"{site}-{when}.json.gz"
-
-
-def load_fixture(site: str, when: str) -> Snapshot:
-    """A recorded snapshot: `when` is 'baseline' (as installed) or 'current' (after the changes)."""
-    return Snapshot.model_validate_json(gzip.decompress(fixture_path(site, when).read_bytes()))
 
 
 def _scan(lab: LabProcess, site: str) -> Snapshot:
