@@ -19,7 +19,7 @@ LEVEL = 1
 
 
 def encode_snapshot(snapshot: Snapshot) -> bytes:
-    return zlib.compress(snapshot.model_dump_json().encode(), LEVEL)
+    return zlib.compress(snapshot.__pydantic_serializer__.to_json(snapshot), LEVEL)
 
 
 def encode_document(document: dict[str, Any]) -> bytes:
