@@ -8,14 +8,10 @@ its diff against the baseline (or the previous version when no baseline is appro
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import json
 import re
-import threading
 from collections import OrderedDict
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -29,6 +25,7 @@ from collector.db import queries, storage
 from collector.db.models import Agent, IngestRequest, Site, SnapshotVersion
 from collector.diff import ChangeKind, SiteDiff, diff_snapshots
 from collector.errors import ApiError
+from collector.gcpause import gc_paused
 from collector.hashing import content_hash as snapshot_hash
 from collector.hashing import fingerprint as snapshot_fingerprint
 from collector.hashing import significant_json
@@ -129,34 +126,6 @@ def load_json(body: bytes) -> Any:
         raise ApiError(422, "invalid_json", f"the body is not valid JSON: {exc}", field="$") from None
     except RecursionError:
         raise ApiError(422, "invalid_json", "the body is nested too deeply", field="$") from None
-
-
-class _GcPause:
-    """Counted, so overlapping parses in worker threads switch the collector back on only when
-    the last one ends, and only if it was on when the first one began."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._depth = 0
-        self._reenable = False
-
-    @contextmanager
-    def __call__(self) -> Iterator[None]:
-        with self._lock:
-            if self._depth == 0:
-                self._reenable = gc.isenabled()
-                gc.disable()
-            self._depth += 1
-        try:
-            yield
-        finally:
-            with self._lock:
-                self._depth -= 1
-                if self._depth == 0 and self._reenable:
-                    gc.enable()
-
-
-gc_paused = _GcPause()
 
 
 def parse_snapshot(body: bytes) -> Snapshot:
