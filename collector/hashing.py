@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import operator
 import typing
-from collections.abc import Iterator
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -78,24 +79,52 @@ def _holds_float(annotation: Any) -> bool:
     return annotation is float or any(_holds_float(a) for a in typing.get_args(annotation))
 
 
-def _floats(record: Record, tree: FloatTree) -> Iterator[Any]:
-    for name, sub in tree.items():
-        value = getattr(record, name)
-        if value is None:
-            continue
+def _float_alike(value: Any) -> bool:
+    if isinstance(value, tuple):
+        return all(_float_alike(v) for v in value)
+    return not isinstance(value, float) or value == 0 or 1e-4 <= abs(value) < 1e16
+
+
+Check = Callable[[Any], bool]
+Getter = Callable[[Any], Any]
+
+
+def _leaf(get: Getter, record: Any) -> bool:
+    return _float_alike(get(record))
+
+
+def _each(get: Getter, inner: Check, record: Any) -> bool:
+    return all(inner(item) for item in get(record))
+
+
+def _one(get: Getter, inner: Check, record: Any) -> bool:
+    value = get(record)
+    return value is None or inner(value)
+
+
+def _every(checks: tuple[Check, ...], record: Any) -> bool:
+    return all(check(record) for check in checks)
+
+
+@functools.cache
+def _float_check(cls: type[Record]) -> Check:
+    """A function telling whether every significant float of a ``cls`` record is one orjson writes as
+    ``json.dumps`` does; it visits only the fields on the way to a float."""
+    checks: list[Check] = []
+    for name, sub in _significant_floats(cls).items():
+        get = operator.attrgetter(name)
         if sub is True:
-            yield from value if isinstance(value, tuple) else (value,)
+            checks.append(functools.partial(_leaf, get))
             continue
-        many, inner = sub
-        for item in value if many else (value,):
-            yield from _floats(item, inner)
+        many, _ = sub
+        inner_cls, _ = _records_in(cls.model_fields[name].annotation)
+        assert inner_cls is not None
+        checks.append(functools.partial(_each if many else _one, get, _float_check(inner_cls)))
+    return functools.partial(_every, tuple(checks))
 
 
 def _orjson_writes_floats_alike(snapshot: Snapshot) -> bool:
-    return all(
-        not isinstance(f, float) or f == 0 or 1e-4 <= abs(f) < 1e16
-        for f in _floats(snapshot, _significant_floats(Snapshot))
-    )
+    return _float_check(Snapshot)(snapshot)
 
 
 def significant_json(snapshot: Snapshot) -> bytes:
