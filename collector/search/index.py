@@ -22,6 +22,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from collector.db import queries
 from collector.db.models import Site, SnapshotVersion
 from collector.db.search_tables import SearchDevice, SearchTerm
+from collector.gcpause import gc_paused
 from collector.search.terms import DeviceFacts, device_terms, facts
 from drivers.schema import Snapshot
 
@@ -53,9 +54,11 @@ async def project_version(
     session: AsyncSession, site_id: int, version: int, snapshot: Snapshot, seen_at: datetime
 ) -> None:
     """Bring the site's projection up to ``version`` (a no-op for a version already projected)."""
-    current = {f.device_id: f for f in (facts(d) for d in snapshot.devices)}
     query = _table.select().with_only_columns(*_ROW_COLUMNS).where(_table.c.site_id == site_id)
-    rows = {r[1]: r for r in (await session.exec(query)).all()}
+    result = await session.exec(query)
+    with gc_paused():  # a thousand rows of tuples: the cyclic GC would only walk them
+        rows = {r[1]: r for r in result.all()}
+        current = {f.device_id: f for f in (facts(d) for d in snapshot.devices)}
     if rows and max(r[3] for r in rows.values()) >= version:
         return
     added: list[DeviceFacts] = []
@@ -122,7 +125,9 @@ async def _add_terms(
         query = select(SearchTerm.device_ref, SearchTerm.field, SearchTerm.term).where(
             col(SearchTerm.device_ref).in_(chunk)
         )
-        have.update((r, fi, t) for r, fi, t in (await session.exec(query)).all())
+        found = await session.exec(query)
+        with gc_paused():
+            have.update((r, fi, t) for r, fi, t in found.all())
     new = [
         {
             "device_ref": ref,
