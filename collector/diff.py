@@ -13,6 +13,7 @@ are matched by each record's ``KEY`` and ``VOLATILE`` fields never count anywher
 from __future__ import annotations
 
 import difflib
+import functools
 from collections.abc import Iterable, Mapping
 from enum import StrEnum
 from typing import Any
@@ -28,6 +29,7 @@ MAX_FIELDS_IN_SUMMARY = 3
 
 # Device fields that are not part of the as-built record: how we read it is not what it is.
 _DEVICE_SKIP = frozenset({"id", "attachment", "drivers"})
+_DEVICE_FIELDS = tuple(n for n in Device.model_fields if n not in Device.VOLATILE and n not in _DEVICE_SKIP)
 
 
 class ChangeKind(StrEnum):
@@ -241,22 +243,28 @@ def _pair_replacements(
 
 def _device_fields(old: Device, new: Device) -> list[FieldChange]:
     out: list[FieldChange] = []
-    for name in Device.model_fields:
-        if name in Device.VOLATILE or name in _DEVICE_SKIP:
-            continue
+    for name in _DEVICE_FIELDS:
         _diff_value(name, getattr(old, name), getattr(new, name), out)
     return out
 
 
+@functools.cache
+def _significant_fields(cls: type[Record]) -> tuple[str, ...]:
+    return tuple(name for name in cls.model_fields if name not in cls.VOLATILE)
+
+
 def _diff_value(path: str, old: Any, new: Any, out: list[FieldChange]) -> None:
-    if old is new or (type(old) is type(new) and old == new):
+    if old is new:
         return
-    if isinstance(old, Record) and isinstance(new, Record) and type(old) is type(new):
-        cls = type(old)
-        for name in cls.model_fields:
-            if name not in cls.VOLATILE:
+    if type(old) is type(new):
+        # Records refuse extra fields and have no private ones: equal field values are pydantic's
+        # equality, without its per-call bookkeeping.
+        if old.__dict__ == new.__dict__ if isinstance(old, Record) else old == new:
+            return
+        if isinstance(old, Record):
+            for name in _significant_fields(type(old)):
                 _diff_value(f"{path}.{name}", getattr(old, name), getattr(new, name), out)
-        return
+            return
     if isinstance(old, tuple) and isinstance(new, tuple):
         _diff_sequence(path, old, new, out)
         return

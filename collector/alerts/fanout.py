@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
 
 from collector.alerts.digest import Digest, SiteRef, changes_digest, overdue_digest
 from collector.auth import Action, permits
@@ -63,6 +64,8 @@ async def changes_event(db: AsyncSession, config: CollectorConfig, site_id: int,
     meta = await queries.version_meta(db, site_id, version)
     if site is None or meta is None or meta.diff_against_version is None or not meta.diff_against_kind:
         return []
+    if not await has_recipients(db, site):  # nobody to tell: no event, and no diff to work out
+        return []
     compared = await stored_diff(
         db, SnapshotCache(2), config.removed_after_scans, site, meta.diff_against_version, version,
         meta.diff_against_kind,
@@ -79,6 +82,28 @@ async def changes_event(db: AsyncSession, config: CollectorConfig, site_id: int,
     return await _fan_out(db, key, digest, site, version)
 
 
+def _subscriptions_of(site: Site) -> SelectOfScalar[AlertSubscription]:
+    return select(AlertSubscription).where(
+        AlertSubscription.customer_id == site.customer_id,
+        or_(col(AlertSubscription.site_id).is_(None), AlertSubscription.site_id == site.id),
+    )
+
+
+def _webhooks_of(site: Site) -> SelectOfScalar[AlertWebhook]:
+    return select(AlertWebhook).where(
+        col(AlertWebhook.active).is_(True),
+        or_(col(AlertWebhook.customer_id).is_(None), AlertWebhook.customer_id == site.customer_id),
+    )
+
+
+async def has_recipients(db: AsyncSession, site: Site) -> bool:
+    """Whether a digest of this site would get any delivery (the rules of ``_fan_out``): one query.
+
+    The push asks it in its own transaction, so a version nobody would hear about queues no job."""
+    query = select(or_(_subscriptions_of(site).exists(), _webhooks_of(site).exists()))
+    return bool((await db.exec(query)).first())
+
+
 async def _fan_out(db: AsyncSession, key: str, digest: Digest, site: Site, version: int | None) -> list[int]:
     assert site.id is not None
     event = AlertEvent(
@@ -88,12 +113,7 @@ async def _fan_out(db: AsyncSession, key: str, digest: Digest, site: Site, versi
     db.add(event)
     await db.flush()
     assert event.id is not None
-    subscriptions = await db.exec(
-        select(AlertSubscription)
-        .where(AlertSubscription.customer_id == site.customer_id)
-        .where(or_(col(AlertSubscription.site_id).is_(None), AlertSubscription.site_id == site.id))
-        .order_by(col(AlertSubscription.id))
-    )
+    subscriptions = await db.exec(_subscriptions_of(site).order_by(col(AlertSubscription.id)))
     seen: set[tuple[int, str]] = set()
     for sub in subscriptions.all():
         if (sub.user_id, sub.email.lower()) in seen:  # a site and its customer: still one mail
@@ -101,11 +121,7 @@ async def _fan_out(db: AsyncSession, key: str, digest: Digest, site: Site, versi
         seen.add((sub.user_id, sub.email.lower()))
         db.add(AlertDelivery(event_id=event.id, channel="email", subscription_id=sub.id, user_id=sub.user_id,
                              target=sub.email))  # fmt: skip
-    hooks = await db.exec(
-        select(AlertWebhook)
-        .where(col(AlertWebhook.active).is_(True))
-        .where(or_(col(AlertWebhook.customer_id).is_(None), AlertWebhook.customer_id == site.customer_id))
-    )
+    hooks = await db.exec(_webhooks_of(site))
     for hook in hooks.all():
         db.add(AlertDelivery(event_id=event.id, channel="webhook", webhook_id=hook.id, target=hook.url))
     await db.flush()

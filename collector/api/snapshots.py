@@ -8,6 +8,7 @@ from aiohttp import web
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from collector import refusals
+from collector.alerts import fanout
 from collector.alerts.tasks import after_ingest
 from collector.api.common import now, respond, token_header
 from collector.api.guard import IDENTITY, ctx_of
@@ -80,7 +81,7 @@ async def _push(request: web.Request, identity: Identity) -> web.Response:
 
     for attempt in range(1, _ATTEMPTS + 1):
         try:
-            result = await _store(request, identity, snapshot, digest, key)
+            result, notify = await _store(request, identity, snapshot, digest, key)
             break
         except (IntegrityError, OperationalError) as exc:
             # Two writers raced past each other (another instance, a busy SQLite file): the
@@ -90,7 +91,8 @@ async def _push(request: web.Request, identity: Identity) -> web.Response:
                     503, "busy", "the collector is busy; retry later", headers={"Retry-After": "5"}
                 ) from exc
             await asyncio.sleep(0.05 * attempt)
-    if result.created and identity.site_id is not None:  # committed: alerts are a job, never awaited here
+    # Committed: alerts are a job, never awaited here, and only queued when someone would get one.
+    if result.created and notify and identity.site_id is not None:
         await after_ingest(request.app, identity.site_id, result.version)
     return respond(result.body(), status=201 if result.created else 200)
 
@@ -102,9 +104,13 @@ def _transient(exc: IntegrityError | OperationalError) -> bool:
 async def _store_known(
     request: web.Request, identity: Identity, digest: str, key: str | None
 ) -> IngestResult | None:
-    """Seen again by the body's digest alone, or None (then the body is parsed)."""
+    """Seen again by the body's digest alone, or None (then the body is parsed). A body that is not
+    the latest's costs one indexed read: the site and the permission are looked at only on a match."""
     assert identity.site_id is not None
     async with request.app[sessions_key]() as session, session.begin():
+        if await queries.latest_body_digest(session, identity.site_id) != digest:
+            await session.rollback()
+            return None
         site = await queries.get_site(session, identity.site_id)
         if not permits(
             identity, Action.PUSH_SNAPSHOT, Resource(customer_id=site.customer_id, site_id=site.id)
@@ -121,7 +127,8 @@ async def _store_known(
 
 async def _store(
     request: web.Request, identity: Identity, snapshot: Snapshot, digest: str, key: str | None
-) -> IngestResult:
+) -> tuple[IngestResult, bool]:
+    """The ingest, and whether anyone subscribes to this site's alerts (only asked for a new version)."""
     config = request.app[config_key]
     assert identity.site_id is not None
     async with request.app[sessions_key]() as session, session.begin():
@@ -147,9 +154,11 @@ async def _store(
         )
         if result.replaced:  # the vault entries of swapped-out devices may no longer fit
             await vault_store.flag_replaced(session, site.id or 0, result.replaced)
+        notify = False
         if result.created:  # a new version is a write to the customer's record
             await audit.record(
                 session, ctx_of(request), audit.Kind.SNAPSHOT_PUSH, target=f"site {site.slug}",
                 customer_id=site.customer_id, site_id=site.id, detail={"version": result.version},
             )  # fmt: skip
-        return result
+            notify = await fanout.has_recipients(session, site)
+        return result, notify

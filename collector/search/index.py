@@ -1,17 +1,20 @@
 """Writing the search projection: one call per new version (from ingest), and the backfill.
 
 ``project_version`` runs inside the caller's transaction. Its cost follows what changed, not the
-site's size: unchanged devices are moved on to the new version by one UPDATE, and only new or
-changed devices get term rows (a device keeps the terms of every value it was ever seen with).
+site's size: it reads the site's rows as plain tuples (no ORM objects), inserts new devices in one
+multi-row statement, updates only changed or departed ones (one executemany), moves every other
+device on to the new version with one UPDATE, and only new or changed devices get term rows (a
+device keeps the terms of every value it was ever seen with).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import operator
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import func, insert, update
+from sqlalchemy import bindparam, func, insert, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -19,47 +22,84 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from collector.db import queries
 from collector.db.models import Site, SnapshotVersion
 from collector.db.search_tables import SearchDevice, SearchTerm
+from collector.gcpause import gc_paused
 from collector.search.terms import DeviceFacts, device_terms, facts
 from drivers.schema import Snapshot
 
 FACT_FIELDS = tuple(f.name for f in dataclasses.fields(DeviceFacts) if f.name != "device_id")
-
-
-def _differs(row: SearchDevice, f: DeviceFacts) -> bool:
-    return any(getattr(row, name) != getattr(f, name) for name in FACT_FIELDS)
+_fact_values = operator.attrgetter(*FACT_FIELDS)
+_table = SearchDevice.__table__  # type: ignore[attr-defined]
+# (id, device_id, present, last_seen_version, *facts): compared as tuples with ``_fact_values``.
+_ROW_COLUMNS = (
+    _table.c.id,
+    _table.c.device_id,
+    _table.c.present,
+    _table.c.last_seen_version,
+    *(_table.c[name] for name in FACT_FIELDS),
+)
+# One statement for every changed (or returning) device: executemany over (row id, its new values).
+_UPDATE_ROW = (
+    _table.update()
+    .where(_table.c.id == bindparam("ref"))
+    .values(
+        present=True,
+        last_seen_version=bindparam("seen_version"),
+        last_seen_at=bindparam("seen_at"),
+        **{name: bindparam(f"v_{name}") for name in FACT_FIELDS},
+    )
+)
 
 
 async def project_version(
     session: AsyncSession, site_id: int, version: int, snapshot: Snapshot, seen_at: datetime
 ) -> None:
     """Bring the site's projection up to ``version`` (a no-op for a version already projected)."""
-    current = {f.device_id: f for f in (facts(d) for d in snapshot.devices)}
-    rows = {
-        r.device_id: r
-        for r in (await session.exec(select(SearchDevice).where(SearchDevice.site_id == site_id))).all()
-    }
-    if rows and max(r.last_seen_version for r in rows.values()) >= version:
+    query = _table.select().with_only_columns(*_ROW_COLUMNS).where(_table.c.site_id == site_id)
+    result = await session.exec(query)
+    with gc_paused():  # a thousand rows of tuples: the cyclic GC would only walk them
+        rows = {r[1]: r for r in result.all()}
+        current = {f.device_id: f for f in (facts(d) for d in snapshot.devices)}
+    if rows and max(r[3] for r in rows.values()) >= version:
         return
-    touched: list[tuple[SearchDevice, DeviceFacts]] = []
+    added: list[DeviceFacts] = []
+    changed: list[tuple[int, DeviceFacts]] = []
     for device_id, f in current.items():
         row = rows.get(device_id)
         if row is None:
-            row = SearchDevice(
-                site_id=site_id, first_seen_version=version, first_seen_at=seen_at,
-                last_seen_version=version, last_seen_at=seen_at, present=True,
-                **{name: getattr(f, name) for name in ("device_id", *FACT_FIELDS)},
-            )  # fmt: skip
-            session.add(row)
-            touched.append((row, f))
-        elif not row.present or _differs(row, f):
-            for name in FACT_FIELDS:
-                setattr(row, name, getattr(f, name))
-            row.present, row.last_seen_version, row.last_seen_at = True, version, seen_at
-            touched.append((row, f))
-    for device_id, row in rows.items():
-        if row.present and device_id not in current:
-            row.present = False  # keeps its last values and when it was last seen
-    await session.flush()
+            added.append(f)
+        elif not row[2] or tuple(row[4:]) != _fact_values(f):
+            changed.append((row[0], f))
+    if changed:
+        await session.exec(
+            _UPDATE_ROW,
+            params=[
+                {
+                    "ref": ref,
+                    "seen_version": version,
+                    "seen_at": seen_at,
+                    **{f"v_{n}": v for n, v in zip(FACT_FIELDS, _fact_values(f), strict=True)},
+                }
+                for ref, f in changed
+            ],
+        )
+    departed = [row[0] for device_id, row in rows.items() if row[2] and device_id not in current]
+    for chunk in _chunks(departed, 500):  # keeps its last values and when it was last seen
+        await session.exec(_table.update().where(_table.c.id.in_(chunk)).values(present=False))
+    touched = changed
+    if added:
+        inserted = await session.exec(
+            insert(_table).returning(_table.c.id, _table.c.device_id),
+            params=[
+                {
+                    "site_id": site_id, "first_seen_version": version, "first_seen_at": seen_at,
+                    "last_seen_version": version, "last_seen_at": seen_at, "present": True,
+                    "device_id": f.device_id, **dict(zip(FACT_FIELDS, _fact_values(f), strict=True)),
+                }
+                for f in added
+            ],
+        )  # fmt: skip
+        ids = {device_id: ref for ref, device_id in inserted.all()}
+        touched = changed + [(ids[f.device_id], f) for f in added]
     # Every other device of this version was seen again, unchanged.
     await session.exec(
         update(SearchDevice)
@@ -71,32 +111,34 @@ async def project_version(
         .values(last_seen_version=version, last_seen_at=seen_at)
         .execution_options(synchronize_session=False)
     )
-    await _add_terms(session, site_id, version, touched)
+    await _add_terms(session, site_id, version, touched, known={ref for ref, _ in changed})
 
 
 async def _add_terms(
-    session: AsyncSession, site_id: int, version: int, touched: list[tuple[SearchDevice, DeviceFacts]]
+    session: AsyncSession, site_id: int, version: int, touched: list[tuple[int, DeviceFacts]], known: set[int]
 ) -> None:
+    """Term rows for the touched devices; only those in ``known`` (already projected) can have some."""
     if not touched:
         return
-    refs = [row.id for row, _ in touched if row.id is not None]
     have: set[tuple[int, str, str]] = set()
-    for chunk in _chunks(refs, 500):
+    for chunk in _chunks(sorted(known), 500):
         query = select(SearchTerm.device_ref, SearchTerm.field, SearchTerm.term).where(
             col(SearchTerm.device_ref).in_(chunk)
         )
-        have.update((r, fi, t) for r, fi, t in (await session.exec(query)).all())
+        found = await session.exec(query)
+        with gc_paused():
+            have.update((r, fi, t) for r, fi, t in found.all())
     new = [
         {
-            "device_ref": row.id,
+            "device_ref": ref,
             "site_id": site_id,
             "field": field,
             "term": term,
             "first_seen_version": version,
         }
-        for row, f in touched
+        for ref, f in touched
         for field, term in sorted(device_terms(f))
-        if (row.id, field, term) not in have
+        if (ref, field, term) not in have
     ]
     if new:
         await session.exec(insert(SearchTerm), params=new)

@@ -27,6 +27,23 @@ def test_fast_hash_equals_the_contract_hash():
         assert content_hash(snap) == snap.content_hash()
 
 
+def test_floats_orjson_would_write_otherwise_take_the_exact_path():
+    # json.dumps writes 1e-05 and 2e+16; orjson writes 0.00001 and 2e16: such a snapshot is re-sorted
+    # by json.dumps, and the hash still equals the definition's.
+    base = depot()
+    cam = next(d for d in base.devices if d.onvif is not None and d.onvif.profiles)
+    switch = next(d for d in base.devices if d.switch is not None)
+    profile = cam.onvif.profiles[0]
+    tiny = edit(profile, video_encoder=edit(profile.video_encoder, quality=1e-05, frame_rate=2.5e-7))
+    odd = with_devices(
+        base,
+        edit(cam, onvif__profiles=(tiny, *cam.onvif.profiles[1:])),
+        edit(switch, switch__poe_budget_w=2e16),
+    )
+    assert content_hash(odd) == odd.content_hash() != base.content_hash()
+    assert content_hash(base) == base.content_hash()
+
+
 def test_volatile_fields_do_not_move_the_fast_hash():
     base = depot()
     gate = base.devices[5]
