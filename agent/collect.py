@@ -18,7 +18,7 @@ import contextlib
 import dataclasses
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
 from agent.config import ScanConfig
@@ -95,6 +95,18 @@ class Collector:
         self.options = config.driver_options().model_copy(update={"retries": 0})
         self.budget_s = config.budget_s()
         self._pools: dict[str, asyncio.Semaphore] = {}
+
+    def scan_resources(self) -> contextlib.AbstractAsyncContextManager[None]:
+        """Hold what the drivers share between devices (DeviceDriver.scan_scope) for one scan."""
+
+        @contextlib.asynccontextmanager
+        async def held() -> AsyncIterator[None]:
+            async with contextlib.AsyncExitStack() as stack:
+                for cls in self.drivers.values():
+                    await stack.enter_async_context(cls.scan_scope())
+                yield
+
+        return held()
 
     def _pool(self, protocol: str) -> asyncio.Semaphore:
         if protocol not in self._pools:
