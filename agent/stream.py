@@ -5,8 +5,9 @@ A host does not wait for the WS-Discovery window to close, nor for the rest of t
   discovery goes on for the others;
 - a host the TCP sweep found with a web port open but that WS-Discovery has not heard (yet) gets
   its own unicast Probe (a second chance: UDP replies get lost, and on a large range the sweep may
-  find it before the multicast/unicast sweep reached it), and is planned as soon as it answers or
-  after the publishers' reply delay; a host without a web port is planned at once;
+  find it before the multicast/unicast sweep reached it), and is planned as soon as it answers (the
+  Probe is repeated every 0.6 s, up to the WS-Discovery window); a host without a web port is
+  planned at once;
 - a host only ARP saw gets a short settling time for its ProbeMatch, then its own cheap port probe
   (one connect per port, in parallel), then its plan;
 - whatever is left when the sweep ends (an mDNS-only NAS, say) is planned then.
@@ -29,9 +30,10 @@ log = logging.getLogger(__name__)
 
 SETTLE_S = 0.5  # an ARP-only host waits this long for its WS-Discovery reply before its port probe
 PORT_PROBE_TIMEOUT_S = 0.5  # a port that does not answer a connect on the LAN within this is closed
-# The second-chance WS-Discovery Probe waits at most this for its reply (a publisher answers within
-# APP_MAX_DELAY, 0.5 s), and no longer than the scan's own WS-Discovery window.
-SECOND_CHANCE_S = 0.6
+# The second-chance WS-Discovery Probe: a publisher answers within APP_MAX_DELAY (0.5 s), so the
+# Probe is sent again when this passes without a reply; the host waits no longer than the scan's
+# WS-Discovery window in all (a busy publisher answers late), and is planned the moment it answers.
+SECOND_CHANCE_RESEND_S = 0.6
 
 
 def ready(candidate: Candidate) -> bool:
@@ -54,11 +56,11 @@ class StreamingCollect:
         wsd_grace_s: float = 0.0,
     ) -> None:
         self.collector = collector
-        # A host the TCP sweep found first, with a web port, is probed once more and waits up to
-        # this long for its WS-Discovery reply: planned on an open web port alone, a camera would
-        # get only a quiet, speculative ONVIF try, and its endpoint reference would be missing.
-        # 0 means WS-Discovery is off for this scan.
-        self.wsd_grace_s = min(wsd_grace_s, SECOND_CHANCE_S)
+        # A host the TCP sweep found first, with a web port, is probed again and waits up to this
+        # long for its WS-Discovery reply (planned as soon as it comes): planned on an open web
+        # port alone, a camera would get only a quiet, speculative ONVIF try, and no endpoint
+        # reference. 0 means WS-Discovery is off for this scan.
+        self.wsd_grace_s = wsd_grace_s
         self.drivers = drivers
         self.ports = ports
         self.probe_ports = probe_ports
@@ -98,7 +100,8 @@ class StreamingCollect:
             self._start(ip)
 
     async def _probe_again(self, ip: str) -> None:
-        """One unicast WS-Discovery Probe to `ip`; its reply (if any, within wsd_grace_s) is merged."""
+        """A unicast WS-Discovery Probe to `ip`, sent again after SECOND_CHANCE_RESEND_S without a
+        reply; its reply (if any, within wsd_grace_s) is merged."""
         from drivers.discovery import wsd
 
         answered = asyncio.Event()
@@ -107,16 +110,18 @@ class StreamingCollect:
             self.see_quietly(candidate)
             answered.set()
 
-        probe = asyncio.create_task(
-            wsd.probe([], [ip], self.ports.wsd, self.wsd_grace_s, on_match=heard), name=f"wsd-again-{ip}"
-        )
-        waiter = asyncio.create_task(answered.wait())
-        try:
-            await asyncio.wait({probe, waiter}, timeout=self.wsd_grace_s + 0.5, return_when="FIRST_COMPLETED")
-        finally:
-            for task in (probe, waiter):
-                task.cancel()
-            await asyncio.gather(probe, waiter, return_exceptions=True)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.wsd_grace_s
+        while not answered.is_set() and (left := deadline - loop.time()) > 0:
+            window = min(left, SECOND_CHANCE_RESEND_S)
+            probe = asyncio.create_task(wsd.probe([], [ip], self.ports.wsd, window, on_match=heard))
+            waiter = asyncio.create_task(answered.wait())
+            try:
+                await asyncio.wait({probe, waiter}, timeout=window + 0.5, return_when="FIRST_COMPLETED")
+            finally:
+                for task in (probe, waiter):
+                    task.cancel()
+                await asyncio.gather(probe, waiter, return_exceptions=True)
 
     def see_quietly(self, candidate: Candidate) -> None:
         """A hint merged into what we know, without planning anything (the caller plans)."""
