@@ -18,9 +18,11 @@ device is assembled from the host's final candidate, with every hint the sweep g
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from agent.collect import Collector, TargetResult
 from agent.identify import WEB_PORTS, Plan, plan_for, role_hint
@@ -70,6 +72,8 @@ class StreamingCollect:
         self.tasks: dict[str, asyncio.Task[TargetResult]] = {}
         self._waiting: dict[str, asyncio.Task[None]] = {}  # ARP-only hosts settling
         self._grace: dict[str, asyncio.Task[None]] = {}  # second-chance WS-Discovery probes (bounded)
+        self._prober: Any = None  # drivers.discovery.wsd.UnicastProber, opened on the first second chance
+        self._answered: dict[str, asyncio.Event] = {}
 
     def see(self, candidate: Candidate) -> None:
         """A new host, or a new hint about one (called by the sweep; never blocks)."""
@@ -100,28 +104,25 @@ class StreamingCollect:
             self._start(ip)
 
     async def _probe_again(self, ip: str) -> None:
-        """A unicast WS-Discovery Probe to `ip`, sent again after SECOND_CHANCE_RESEND_S without a
-        reply; its reply (if any, within wsd_grace_s) is merged."""
+        """A unicast WS-Discovery Probe to `ip`, sent again every SECOND_CHANCE_RESEND_S without a
+        reply, for at most wsd_grace_s. The socket listens until the scan's collection ends, so a
+        reply that comes later still gives the device its endpoint reference (merged in finish)."""
         from drivers.discovery import wsd
 
-        answered = asyncio.Event()
-
-        def heard(candidate: Candidate) -> None:
-            self.see_quietly(candidate)
-            answered.set()
-
+        if self._prober is None:
+            self._prober = wsd.UnicastProber(self.ports.wsd, on_match=self._heard)
+        answered = self._answered.setdefault(ip, asyncio.Event())
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.wsd_grace_s
         while not answered.is_set() and (left := deadline - loop.time()) > 0:
-            window = min(left, SECOND_CHANCE_RESEND_S)
-            probe = asyncio.create_task(wsd.probe([], [ip], self.ports.wsd, window, on_match=heard))
-            waiter = asyncio.create_task(answered.wait())
-            try:
-                await asyncio.wait({probe, waiter}, timeout=window + 0.5, return_when="FIRST_COMPLETED")
-            finally:
-                for task in (probe, waiter):
-                    task.cancel()
-                await asyncio.gather(probe, waiter, return_exceptions=True)
+            await self._prober.send(ip)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(answered.wait(), min(left, SECOND_CHANCE_RESEND_S))
+
+    def _heard(self, candidate: Candidate) -> None:
+        self.see_quietly(candidate)
+        if candidate.ip in self._answered:
+            self._answered[candidate.ip].set()
 
     def see_quietly(self, candidate: Candidate) -> None:
         """A hint merged into what we know, without planning anything (the caller plans)."""
@@ -176,9 +177,14 @@ class StreamingCollect:
         for ip in self.known:
             if ip not in self.tasks:
                 self._start(ip)
-        results = list(await asyncio.gather(*self.tasks.values()))
+        try:
+            results = list(await asyncio.gather(*self.tasks.values()))
+        finally:
+            self._close_prober()
         for result in results:
             latest = final.get(result.ip) or self.known.get(result.ip)
+            if latest is not None and result.ip in self.known and self.known[result.ip] is not latest:
+                latest = latest.merge(self.known[result.ip])  # a late second-chance reply
             if latest is not None:  # hints that came after the plan (an mDNS TXT) count for the device
                 latest = latest.merge(result.plan.candidate)  # and those collection probed (Server)
                 hint = role_hint(latest) or result.plan.role_hint
@@ -190,6 +196,12 @@ class StreamingCollect:
         for task in pending:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
+        self._close_prober()
+
+    def _close_prober(self) -> None:
+        if self._prober is not None:
+            self._prober.close()
+            self._prober = None
 
 
 def _ip_key(ip: str) -> tuple[int, int]:

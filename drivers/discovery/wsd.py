@@ -314,6 +314,31 @@ async def probe(
     return sorted(collector.found.values(), key=lambda c: (ipaddress.ip_address(c.ip), c.wsd_endpoint or ""))
 
 
+class UnicastProber:
+    """One socket that sends unicast Probes to single hosts and keeps listening until closed, so a
+    reply that comes late (a busy publisher) is still heard. `on_match` sees every reply."""
+
+    def __init__(self, port: int = WSD_PORT, on_match: Callable[[Candidate], object] | None = None) -> None:
+        self.port = port
+        self._ids = {t: [f"urn:uuid:{uuid.uuid4()}"] for t in PROBE_TYPES}
+        self._collector = _Collector(sent_ids={i for v in self._ids.values() for i in v}, on_match=on_match)
+        self._transport: asyncio.DatagramTransport | None = None
+
+    async def send(self, ip: str) -> None:
+        if self._transport is None:
+            sock = _socket("0.0.0.0", None)
+            loop = asyncio.get_running_loop()
+            self._transport, _ = await loop.create_datagram_endpoint(lambda: self._collector, sock=sock)
+        for probe_type in PROBE_TYPES:
+            with contextlib.suppress(OSError):
+                self._transport.sendto(probe_message(probe_type, self._ids[probe_type][0]), (ip, self.port))
+
+    def close(self) -> None:
+        if self._transport is not None:
+            self._transport.close()
+            self._transport = None
+
+
 async def _unicast_sweep(
     transport: asyncio.DatagramTransport,
     targets: Iterable[str],
