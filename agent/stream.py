@@ -189,6 +189,9 @@ class StreamingCollect:
                 latest = latest.merge(result.plan.candidate)  # and those collection probed (Server)
                 hint = role_hint(latest) or result.plan.role_hint
                 result.plan = dataclasses.replace(result.plan, candidate=latest, role_hint=hint)
+                if "wsd" in latest.sources and not result.reports:
+                    # WS-Discovery did hear it (late): an ONVIF device whose read failed is a problem.
+                    result.problems.extend(result.quiet)
         return sorted(results, key=lambda r: _ip_key(r.ip))
 
     async def cancel(self) -> None:
