@@ -18,7 +18,7 @@ import contextlib
 import dataclasses
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
 from agent.config import ScanConfig
@@ -63,6 +63,9 @@ class TargetResult:
     reports: list[DeviceReport] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     seconds: float = 0.0
+    # What a speculative ONVIF try met, kept quiet: it becomes a problem if WS-Discovery turns out
+    # to have heard the host after all (a late reply; agent/stream.py).
+    quiet: list[Problem] = field(default_factory=list)
 
     @property
     def ip(self) -> str:
@@ -74,6 +77,7 @@ class DriverOutcome:
     report: DeviceReport | None
     problems: list[Problem]
     skipped: bool = False  # not run: no usable credential for its protocol
+    quiet: list[Problem] = field(default_factory=list)  # a speculative try's expected failure
 
 
 class Collector:
@@ -95,6 +99,18 @@ class Collector:
         self.options = config.driver_options().model_copy(update={"retries": 0})
         self.budget_s = config.budget_s()
         self._pools: dict[str, asyncio.Semaphore] = {}
+
+    def scan_resources(self) -> contextlib.AbstractAsyncContextManager[None]:
+        """Hold what the drivers share between devices (DeviceDriver.scan_scope) for one scan."""
+
+        @contextlib.asynccontextmanager
+        async def held() -> AsyncIterator[None]:
+            async with contextlib.AsyncExitStack() as stack:
+                for cls in self.drivers.values():
+                    await stack.enter_async_context(cls.scan_scope())
+                yield
+
+        return held()
 
     def _pool(self, protocol: str) -> asyncio.Semaphore:
         if protocol not in self._pools:
@@ -211,6 +227,7 @@ class Collector:
     ) -> bool:
         outcome = await self.run_driver(name, plan, vendor=vendor, speculative=speculative)
         result.problems.extend(outcome.problems)
+        result.quiet.extend(outcome.quiet)
         if outcome.report is not None:
             result.reports.append(outcome.report)
             return True
@@ -279,7 +296,7 @@ class Collector:
             return DriverOutcome(None, [])
         log.log(LOG_LEVEL.get(problem.kind, logging.WARNING), "%s: %s: %s", ip, name, problem.message)
         if speculative and problem.kind in QUIET_SPECULATIVE_KINDS and not _hostile_reply(problem):
-            return DriverOutcome(None, [])
+            return DriverOutcome(None, [], quiet=[problem])
         return DriverOutcome(None, [problem])
 
     async def _attempts(

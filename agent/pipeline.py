@@ -88,15 +88,27 @@ async def run_scan(
         credentials or [], max_failures=config.max_auth_failures, cache_path=config.credential_cache
     )
     started_at = datetime.now(UTC)
-    seconds: dict[str, float] = {}
-
     # ---- sweep, identify and collect, streamed: a host is read as soon as discovery has seen
     # enough of it (agent/stream.py), while the sweep goes on for the others.
-    t0 = time.perf_counter()
     drivers = load_drivers() if drivers is None else drivers
     emit(ProgressEvent(Stage.SWEEP, "start", detail=", ".join(config.scopes)))
     emit(ProgressEvent(Stage.IDENTIFY, "start", 0, None))
     emit(ProgressEvent(Stage.COLLECT, "start", 0, None))
+    collector = Collector(config, book, drivers, server_header=http_banner.server_header)
+    async with collector.scan_resources():
+        return await _scan(config, book, drivers, collector, emit, started_at)
+
+
+async def _scan(
+    config: ScanConfig,
+    book: CredentialBook,
+    drivers: dict[str, type[DeviceDriver]],
+    collector: Collector,
+    emit: ProgressFn,
+    started_at: datetime,
+) -> ScanResult:
+    seconds: dict[str, float] = {}
+    t0 = time.perf_counter()
     plans: list[Plan] = []
     finished: list[TargetResult] = []
 
@@ -109,7 +121,7 @@ async def run_scan(
         emit(ProgressEvent(Stage.COLLECT, "advance", len(finished), len(plans), result.ip))
 
     stream = StreamingCollect(
-        Collector(config, book, drivers, server_header=http_banner.server_header),
+        collector,
         drivers,
         config.ports,
         tcp_ports(config),

@@ -7,6 +7,7 @@ Transport I/O stays thin inside drivers; parsing lives in pure functions next to
 
 from __future__ import annotations
 
+import contextlib
 from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
@@ -173,6 +174,12 @@ class DeviceDriver(ABC):
 
     async def close(self) -> None:  # noqa: B027 - optional hook, most drivers hold no connection
         """Release connections."""
+
+    @classmethod
+    def scan_scope(cls) -> contextlib.AbstractAsyncContextManager[None]:
+        """What the driver shares between the devices of one scan (SNMP: one protocol engine), held
+        open for the scan by the collector. Most drivers share nothing."""
+        return contextlib.nullcontext()
 
     def describe(self) -> dict[str, Any]:
         return {"driver": self.name, "ip": self.ip}

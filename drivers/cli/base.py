@@ -8,14 +8,19 @@ report; configuration text passes the secret filters before it is put into the r
 
 from __future__ import annotations
 
+import functools
+import io
+import os
 import re
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar
 
-from ntc_templates.parse import ParsingException, parse_output
+import textfsm as textfsm_lib
+from ntc_templates.parse import ParsingException, _get_template_dir, parse_output
 from pydantic import ValidationError
-from textfsm import TextFSMError
+from textfsm import TextFSMError, clitable
 
 from drivers.base import Candidate, DeviceDriver, DeviceReport, FdbEntry, LldpEntry, ReportNote
 from drivers.cli.transport import CliSession, NetmikoSession
@@ -66,8 +71,8 @@ def textfsm(platform: str, command: str, text: str) -> list[dict[str, str]]:
     Raises ParseError when no template matches the command or the template rejects the output.
     """
     try:
-        rows = parse_output(platform=platform, command=command, data=text)
-    except (ParsingException, TextFSMError) as exc:
+        rows = _parse(platform, command, text)
+    except (ParsingException, TextFSMError, clitable.CliTableError) as exc:
         raise ParseError(f"{platform} '{command}': {str(exc)[:300]}", operation=command) from None
     if not isinstance(rows, list):  # netmiko's habit: raw text back when nothing parsed
         raise ParseError(f"{platform} '{command}': no template", operation=command)
@@ -77,6 +82,44 @@ def textfsm(platform: str, command: str, text: str) -> list[dict[str, str]]:
         for row in rows
         if isinstance(row, dict)
     ]
+
+
+# ntc-templates' parse_output reads and compiles the template on every call (a tenth of a large
+# scan's CLI CPU); a command's single template is compiled once here and reused under a lock.
+_fsm_lock = threading.Lock()
+
+
+@functools.lru_cache(maxsize=256)
+def _template_text(platform: str, command: str) -> str | None:
+    """The text of the one ntc-templates template for this command; None when the index names none
+    or several (then parse_output does the work, merging several templates as it does)."""
+    directory = _get_template_dir()
+    index = clitable.CliTable("index", directory).index
+    row = index.GetRowMatch({"Command": command, "Platform": platform})
+    if not row:
+        return None
+    names = index.index[row]["Template"].split(":")
+    if len(names) != 1:
+        return None
+    with open(os.path.join(directory, names[0]), encoding="utf-8") as handle:
+        return handle.read()
+
+
+@functools.lru_cache(maxsize=256)
+def _fsm(platform: str, command: str) -> Any:
+    template = _template_text(platform, command)
+    return None if template is None else textfsm_lib.TextFSM(io.StringIO(template))
+
+
+def _parse(platform: str, command: str, text: str) -> Any:
+    fsm = _fsm(platform, command)
+    if fsm is None:
+        return parse_output(platform=platform, command=command, data=text)
+    with _fsm_lock:
+        fsm.Reset()
+        records = fsm.ParseText(text)
+        header = [name.lower() for name in fsm.header]
+    return [dict(zip(header, record, strict=True)) for record in records]
 
 
 _SPEED = re.compile(r"(?i)^(?:a-)?(\d+(?:\.\d+)?)\s*(g|gig|m)?")

@@ -7,7 +7,9 @@ and its strict parser misses non-conformant ProbeMatches that real cameras send.
   probes every LAN and never routes a probe off-site.
 - Unicast: the same probe sent to listed hosts, for routed subnets (multicast does not cross a
   router) and loopback labs; paced so that a /16 does not flood the network.
-- One probe per type, since a probe's Types are AND-matched; each sent twice (UDP may drop).
+- One probe per type, since a probe's Types are AND-matched; multicast sends each twice (UDP may
+  drop), unicast once per host (a /22 is 2,044 datagrams, not 4,088): a host the sweep finds with a
+  web port that did not answer gets its own second Probe from the scan (agent/stream.py).
 - Replies come from port 3702 or from an ephemeral port: nothing is filtered on the source port.
 - Parsing is by local name and tolerant of missing wrappers; hostile input is bounded and never
   expanded (no DTDs, no entities).
@@ -38,7 +40,8 @@ MAX_MATCHES_PER_DATAGRAM = 32
 MAX_ITEMS = 64  # types / scopes / xaddrs kept per match
 MAX_ENDPOINTS_PER_HOST = 8  # an NVR may announce a few endpoints; a host sending thousands is hostile
 MAX_CANDIDATES = 65_536  # a /16
-REPEATS = 2
+REPEATS = 2  # multicast rounds
+UNICAST_ROUNDS = 1
 REPEAT_GAP_S = 0.1
 UNICAST_RATE_PPS = 2000  # datagrams per second for unicast sweeps
 RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024
@@ -311,27 +314,50 @@ async def probe(
     return sorted(collector.found.values(), key=lambda c: (ipaddress.ip_address(c.ip), c.wsd_endpoint or ""))
 
 
+class UnicastProber:
+    """One socket that sends unicast Probes to single hosts and keeps listening until closed, so a
+    reply that comes late (a busy publisher) is still heard. `on_match` sees every reply."""
+
+    def __init__(self, port: int = WSD_PORT, on_match: Callable[[Candidate], object] | None = None) -> None:
+        self.port = port
+        self._ids = {t: [f"urn:uuid:{uuid.uuid4()}"] for t in PROBE_TYPES}
+        self._collector = _Collector(sent_ids={i for v in self._ids.values() for i in v}, on_match=on_match)
+        self._transport: asyncio.DatagramTransport | None = None
+
+    async def send(self, ip: str) -> None:
+        if self._transport is None:
+            sock = _socket("0.0.0.0", None)
+            loop = asyncio.get_running_loop()
+            self._transport, _ = await loop.create_datagram_endpoint(lambda: self._collector, sock=sock)
+        for probe_type in PROBE_TYPES:
+            with contextlib.suppress(OSError):
+                self._transport.sendto(probe_message(probe_type, self._ids[probe_type][0]), (ip, self.port))
+
+    def close(self) -> None:
+        if self._transport is not None:
+            self._transport.close()
+            self._transport = None
+
+
 async def _unicast_sweep(
     transport: asyncio.DatagramTransport,
     targets: Iterable[str],
     port: int,
     messages: Callable[[int], list[bytes]],
     rate_pps: int,
+    unicast_rounds: int = UNICAST_ROUNDS,
 ) -> None:
-    """Send both rounds of probes to each target in turn, at most `rate_pps` datagrams per second.
-
-    Targets are walked once (they may be a lazy iterator over a /16), so the two rounds go to one
-    host before the next; the gap between them is the time the other probe takes.
-    """
+    """Send `unicast_rounds` rounds of probes to each target in turn, at most `rate_pps` datagrams
+    per second. Targets are walked once (they may be a lazy iterator over a /16)."""
     batch = max(1, rate_pps // 20)  # pause every 50 ms worth of datagrams
     loop = asyncio.get_running_loop()
     started = loop.time()
     sent = 0
     for index, target in enumerate(targets):
-        # Past the first LARGE_SWEEP targets (a /16 of mostly empty space) each host gets one
-        # datagram (a tds:Device probe, which every ONVIF device answers) instead of both types twice.
-        rounds = range(REPEATS) if index < LARGE_SWEEP else range(1)
-        for round_ in rounds:
+        # One round per host (the scan's second-chance Probe covers a lost reply); past the first
+        # LARGE_SWEEP targets (a /16 of mostly empty space) one datagram (a tds:Device probe, which
+        # every ONVIF device answers) instead of one per type.
+        for round_ in range(unicast_rounds):
             for message in messages(round_) if index < LARGE_SWEEP else messages(round_)[-1:]:
                 with contextlib.suppress(OSError):
                     transport.sendto(message, (target, port))

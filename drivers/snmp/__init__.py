@@ -8,6 +8,7 @@ sysObjectID is Cisco's, the driver walks each VLAN's instance through community@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Mapping, Sequence
 
@@ -17,7 +18,7 @@ from drivers.errors import AuthError, DeviceTimeout, DriverError, ProtocolError
 from drivers.schema import ProblemKind, RecorderInfo, Role
 from drivers.snmp import oids
 from drivers.snmp.parse import build_report, cisco_vlan_ids, enterprise_of, mac_of, parse_system
-from drivers.snmp.transport import PysnmpTransport, SnmpTransport, Walk
+from drivers.snmp.transport import PysnmpTransport, SnmpTransport, Walk, shared_engine
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +103,10 @@ class SnmpDriver(DeviceDriver):
         if candidate.wsd_types or candidate.mdns_services:
             return 5
         return 20
+
+    @classmethod
+    def scan_scope(cls) -> contextlib.AbstractAsyncContextManager[None]:
+        return shared_engine()
 
     async def collect(self) -> DeviceReport:
         if self.credential is None:
@@ -248,31 +253,33 @@ async def _walk_all(
     *,
     optional: bool = False,
 ) -> Walk:
-    """Walk every column of every table, a few at a time. A failed table becomes a note; when every walk
-    timed out the device is gone and the timeout is raised (unless the tables are `optional`)."""
+    """Walk every table, its columns in lockstep, a few tables at a time. A failed table becomes a
+    note; when every walk timed out the device is gone and the timeout is raised (unless the tables
+    are `optional`)."""
     limit = asyncio.Semaphore(PARALLEL_WALKS)
 
-    async def one(base: str) -> Walk:
+    async def one(bases: tuple[str, ...]) -> Walk:
         async with limit:
-            max_rows = MAX_FDB_ROWS if base in FDB_COLUMNS else MAX_ROWS
-            found = await transport.walk(base, max_rows=max_rows)
-            if len(found) >= max_rows:
-                notes.append(
-                    ReportNote(
-                        kind=ProblemKind.PARSE,
-                        operation=f"walk {base}",
-                        message=f"stopped at {max_rows} rows",
+            max_rows = MAX_FDB_ROWS if FDB_COLUMNS & set(bases) else MAX_ROWS
+            columns = await transport.walk_columns(bases, max_rows=max_rows)
+            for base, found in columns.items():
+                if len(found) >= max_rows:
+                    notes.append(
+                        ReportNote(
+                            kind=ProblemKind.PARSE,
+                            operation=f"walk {base}",
+                            message=f"stopped at {max_rows} rows",
+                        )
                     )
-                )
-            return found
+            return {oid: value for found in columns.values() for oid, value in found.items()}
 
-    jobs: list[tuple[str, str]] = [(what, base) for what, bases in tables.items() for base in bases]
+    jobs = list(tables.items())
     results: Sequence[Walk | BaseException] = await asyncio.gather(
-        *(one(base) for _, base in jobs), return_exceptions=True
+        *(one(bases) for _, bases in jobs), return_exceptions=True
     )
     rows: Walk = {}
     failed: dict[str, DriverError] = {}
-    for (what, _base), result in zip(jobs, results, strict=True):
+    for (what, _bases), result in zip(jobs, results, strict=True):
         if isinstance(result, DriverError):
             failed.setdefault(what, result)
         elif isinstance(result, BaseException):

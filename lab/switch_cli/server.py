@@ -165,6 +165,8 @@ class SshServer:
             for char in data:
                 if self._name in self._state.gone:
                     continue  # the switch hangs: it reads but never answers
+                if process.is_closing():
+                    return  # the client hung up with input still unread: nobody reads an echo
                 echo, line = reader.push(char, session.echo, session.single_key)
                 if echo:
                     process.stdout.write(echo)
@@ -173,6 +175,8 @@ class SshServer:
                 await self._delay()
                 # Rendering a large site's tables takes a while: keep the lab's event loop free.
                 reply = await asyncio.to_thread(session.handle, line)
+                if process.is_closing():
+                    return
                 process.stdout.write(reply.text)
                 if reply.close:
                     return
