@@ -14,6 +14,7 @@ import os
 import re
 import secrets
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,7 +22,9 @@ from typing import Any
 
 import asyncpg
 import pytest
+import pytest_asyncio
 from aiohttp.test_utils import TestClient, TestServer
+from playwright.async_api import Browser
 
 from collector.app import create_app
 from collector.auth import cli_admin
@@ -31,6 +34,7 @@ from collector.keys import sessions_key
 from collector.services import people
 from collector.services.context import Ctx
 from drivers.schema import Snapshot
+from tests.collector.browser import launch_chromium
 
 ADMIN_TOKEN = "test-admin-token-" + secrets.token_hex(8)
 PG_HOST = os.environ.get("ASBUILT_TEST_PG_HOST", "127.0.0.1")
@@ -158,10 +162,34 @@ class Api:
         return body["versions"]
 
 
-@pytest.fixture
-async def api(config: CollectorConfig) -> AsyncIterator[Api]:
+@asynccontextmanager
+async def serve_api(config: CollectorConfig) -> AsyncIterator[Api]:
+    """The collector app in this process, on a real socket on 127.0.0.1."""
     async with TestClient(TestServer(create_app(config), host="127.0.0.1")) as client:
         yield Api(client)
+
+
+@pytest.fixture
+async def api(config: CollectorConfig) -> AsyncIterator[Api]:
+    async with serve_api(config) as served:
+        yield served
+
+
+# ---------------------------------------------------------------- the browser (tests/collector/browser.py)
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def browser() -> AsyncIterator[Browser]:
+    """One Chromium per session (per xdist worker), on the session's event loop."""
+    async with launch_chromium() as chromium:
+        yield chromium
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def browser_api(config: CollectorConfig) -> AsyncIterator[Api]:
+    """The `api` fixture's collector (a fresh one per test), served on the browser's event loop."""
+    async with serve_api(config) as served:
+        yield served
 
 
 def dumps(data: Any) -> bytes:

@@ -16,12 +16,11 @@ from collector.db.alert_tables import AlertDelivery, AlertEvent
 from collector.keys import sessions_key
 from collector.services.context import Ctx
 from collector.services.sites import find_site
+from tests.collector.browser import BROWSER, base_url, context_options, keep_shots, signed_in
 from tests.collector.conftest import PASSWORD, Api, add_user
-from tests.collector.test_exports_browser import keep_shots
-from tests.collector.test_vault_browser import DESKTOP, PHONE, browser, seeded_site
+from tests.collector.test_vault_browser import seeded_site
 
-pytestmark = pytest.mark.browser
-__all__ = ["browser"]
+pytestmark = BROWSER
 
 
 async def no_sideways_scroll(page: Page) -> None:
@@ -30,7 +29,8 @@ async def no_sideways_scroll(page: Page) -> None:
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 @pytest.mark.parametrize("size", ["phone", "desktop"])
-async def test_alert_and_share_pages(api: Api, browser: Browser, tmp_path: Path, size: str) -> None:
+async def test_alert_and_share_pages(browser_api: Api, browser: Browser, tmp_path: Path, size: str) -> None:
+    api = browser_api
     site, _ = await seeded_site(api)
     admin = await add_user(api.app, "admin")
     async with api.app[sessions_key]() as db, db.begin():  # a delivery that keeps failing, for the log
@@ -58,16 +58,8 @@ async def test_alert_and_share_pages(api: Api, browser: Browser, tmp_path: Path,
                 last_error="WebhookFailed: HTTP 503: maintenance",
             )
         )
-    base = str(api.client.make_url("")).rstrip("/")
-    phone = size == "phone"
-    context = await browser.new_context(
-        viewport=PHONE if phone else DESKTOP, is_mobile=phone, has_touch=phone, accept_downloads=True
-    )
-    page = await context.new_page()
-    await page.goto(f"{base}/login")
-    await page.fill("input[name=name]", admin)
-    await page.fill("input[name=password]", PASSWORD)
-    await page.click("button[type=submit]")
+    base = base_url(api.client)
+    context, page = await signed_in(browser, base, size, admin, PASSWORD, accept_downloads=True)
 
     await page.goto(f"{base}/alerts")
     await page.select_option("#sub-target", f"site:{site}")
@@ -102,9 +94,7 @@ async def test_alert_and_share_pages(api: Api, browser: Browser, tmp_path: Path,
     await no_sideways_scroll(page)
     await page.screenshot(path=tmp_path / f"share-create-{size}.png", full_page=True)
 
-    stranger = await browser.new_context(
-        viewport=PHONE if phone else DESKTOP, is_mobile=phone, has_touch=phone, accept_downloads=True
-    )
+    stranger = await browser.new_context(**context_options(size, accept_downloads=True))
     recipient = await stranger.new_page()
     await recipient.goto(link)
     await recipient.fill("#share-password", "wrong password")

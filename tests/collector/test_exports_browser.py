@@ -4,33 +4,27 @@ with one tap. Screenshots go to the test's temporary directory (ASBUILT_SHOTS to
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 
 import pytest
 from playwright.async_api import Browser, expect
 
+from tests.collector.browser import BROWSER, SIZES, base_url, keep_shots, signed_in
 from tests.collector.conftest import PASSWORD, Api
-from tests.collector.test_vault_browser import DESKTOP, PHONE, browser, seeded_site
+from tests.collector.test_vault_browser import seeded_site
 
-pytestmark = pytest.mark.browser
-__all__ = ["browser"]  # the fixture, imported to be used here
+pytestmark = BROWSER
 
 
 @pytest.mark.parametrize("size", ["phone", "desktop"])
-async def test_diagram_page_and_pdf_download(api: Api, browser: Browser, tmp_path: Path, size: str) -> None:
+async def test_diagram_page_and_pdf_download(
+    browser_api: Api, browser: Browser, tmp_path: Path, size: str
+) -> None:
+    api = browser_api
     site, technician = await seeded_site(api)
-    base = str(api.client.make_url("")).rstrip("/")
-    viewport = PHONE if size == "phone" else DESKTOP
-    context = await browser.new_context(
-        viewport=viewport, is_mobile=size == "phone", has_touch=size == "phone", accept_downloads=True
-    )
-    page = await context.new_page()
-    await page.goto(f"{base}/login")
-    await page.fill("input[name=name]", technician)
-    await page.fill("input[name=password]", PASSWORD)
-    await page.click("button[type=submit]")
+    base = base_url(api.client)
+    viewport = SIZES[size]
+    context, page = await signed_in(browser, base, size, technician, PASSWORD, accept_downloads=True)
     await page.goto(f"{base}/sites/{site}")
     await expect(page.get_by_role("heading", name="Documents")).to_be_visible()
     await page.locator("#documents").scroll_into_view_if_needed()
@@ -69,11 +63,3 @@ async def test_diagram_page_and_pdf_download(api: Api, browser: Browser, tmp_pat
     assert saved.read_bytes().startswith(b"%PDF")
     await context.close()
     keep_shots(tmp_path)
-
-
-def keep_shots(folder: Path) -> None:
-    keep = os.environ.get("ASBUILT_SHOTS")
-    if keep:
-        Path(keep).mkdir(parents=True, exist_ok=True)
-        for shot in folder.glob("*.png"):
-            shutil.copy(shot, Path(keep) / shot.name)

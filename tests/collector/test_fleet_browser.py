@@ -16,13 +16,11 @@ from collector.auth import cli_admin
 from collector.keys import sessions_key
 from collector.services import people
 from collector.services.context import Ctx
+from tests.collector.browser import BROWSER, SIZES, base_url, keep_shots, signed_in
 from tests.collector.conftest import PASSWORD, Api, add_user, unique_name, unique_site
 from tests.collector.factory import depot, device, edit, with_devices
-from tests.collector.test_exports_browser import keep_shots
-from tests.collector.test_vault_browser import DESKTOP, PHONE, browser
 
-pytestmark = pytest.mark.browser
-__all__ = ["browser"]
+pytestmark = BROWSER
 
 
 async def fleet_customer(api: Api) -> tuple[str, str]:
@@ -53,18 +51,14 @@ async def no_sideways_scroll(page: Page, width: int) -> None:
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 @pytest.mark.parametrize("size", ["phone", "desktop"])
-async def test_fleet_page_and_background_pdf(api: Api, browser: Browser, tmp_path: Path, size: str) -> None:
+async def test_fleet_page_and_background_pdf(
+    browser_api: Api, browser: Browser, tmp_path: Path, size: str
+) -> None:
+    api = browser_api
     site, technician = await fleet_customer(api)
-    base = str(api.client.make_url("")).rstrip("/")
-    viewport = PHONE if size == "phone" else DESKTOP
-    context = await browser.new_context(
-        viewport=viewport, is_mobile=size == "phone", has_touch=size == "phone", accept_downloads=True
-    )
-    page = await context.new_page()
-    await page.goto(f"{base}/login")
-    await page.fill("input[name=name]", technician)
-    await page.fill("input[name=password]", PASSWORD)
-    await page.click("button[type=submit]")
+    base = base_url(api.client)
+    viewport = SIZES[size]
+    context, page = await signed_in(browser, base, size, technician, PASSWORD, accept_downloads=True)
     await page.goto(f"{base}/customers")
     await page.get_by_role("link", name="Fleet reports").click()
     await expect(page.get_by_role("heading", name="Fleet reports")).to_be_visible()
@@ -105,18 +99,14 @@ async def test_fleet_page_and_background_pdf(api: Api, browser: Browser, tmp_pat
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-async def test_branding_page_at_phone_and_desktop(api: Api, browser: Browser, tmp_path: Path) -> None:
+async def test_branding_page_at_phone_and_desktop(browser_api: Api, browser: Browser, tmp_path: Path) -> None:
+    api = browser_api
     admin = await add_user(api.app, "admin")
-    base = str(api.client.make_url("")).rstrip("/")
+    base = base_url(api.client)
     logo = tmp_path / "logo.png"
     Image.new("RGB", (240, 80), (10, 92, 54)).save(logo)
-    for size, viewport in (("phone", PHONE), ("desktop", DESKTOP)):
-        context = await browser.new_context(viewport=viewport, is_mobile=size == "phone")
-        page = await context.new_page()
-        await page.goto(f"{base}/login")
-        await page.fill("input[name=name]", admin)
-        await page.fill("input[name=password]", PASSWORD)
-        await page.click("button[type=submit]")
+    for size, viewport in SIZES.items():
+        context, page = await signed_in(browser, base, size, admin, PASSWORD, has_touch=False)
         await page.get_by_role("link", name="Branding").click()
         await page.fill("input[name=integrator_name]", "Kansai Bōhan 関西防犯株式会社")
         await page.set_input_files("input[name=logo]", str(logo))

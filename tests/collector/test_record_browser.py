@@ -5,33 +5,19 @@ Screenshots go to the test's temporary directory (ASBUILT_SHOTS=DIR keeps them).
 
 from __future__ import annotations
 
-import os
-import shutil
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from PIL import Image, ImageDraw
-from playwright.async_api import Browser, async_playwright, expect
+from playwright.async_api import Browser, expect
 
+from tests.collector.browser import BROWSER, SIZES, base_url, keep_shots, signed_in
 from tests.collector.conftest import PASSWORD, Api
 from tests.collector.factory import depot, device
 from tests.collector.test_vault_browser import seeded_site
-from tests.collector.test_web_browser import CHROMIUM_ARGS, chromium_path
 from tests.record.files import jpeg_with_gps
 
-pytestmark = pytest.mark.browser
-SIZES = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1366, "height": 900}}
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as pw:
-        chromium = await pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
+pytestmark = BROWSER
 
 
 def floor_plan(path: Path, size: tuple[int, int] = (1200, 800)) -> Path:
@@ -51,17 +37,15 @@ def floor_plan(path: Path, size: tuple[int, int] = (1200, 800)) -> Path:
 
 
 @pytest.mark.parametrize("size", ["phone", "desktop"])
-async def test_photo_upload_and_pin_by_tap(api: Api, browser: Browser, tmp_path: Path, size: str) -> None:
+async def test_photo_upload_and_pin_by_tap(
+    browser_api: Api, browser: Browser, tmp_path: Path, size: str
+) -> None:
+    api = browser_api
     site, technician = await seeded_site(api)
-    base = str(api.client.make_url("")).rstrip("/")
+    base = base_url(api.client)
     viewport = SIZES[size]
     phone = size == "phone"
-    context = await browser.new_context(viewport=viewport, is_mobile=phone, has_touch=phone)
-    page = await context.new_page()
-    await page.goto(f"{base}/login")
-    await page.fill("input[name=name]", technician)
-    await page.fill("input[name=password]", PASSWORD)
-    await page.click("button[type=submit]")
+    context, page = await signed_in(browser, base, size, technician, PASSWORD)
 
     # A photo from the phone's camera input (a JPEG with a GPS position, as phones write them).
     await page.goto(f"{base}/sites/{site}")
@@ -128,12 +112,4 @@ async def test_photo_upload_and_pin_by_tap(api: Api, browser: Browser, tmp_path:
     await expect(page.locator("#last-visit")).to_contain_text("Gate camera mounted")
     await page.locator("#site-record").screenshot(path=tmp_path / f"record-site-nav-{viewport['width']}.png")
     await context.close()
-    keep_shots(tmp_path)
-
-
-def keep_shots(folder: Path) -> None:
-    keep = os.environ.get("ASBUILT_SHOTS")
-    if keep:
-        Path(keep).mkdir(parents=True, exist_ok=True)
-        for shot in folder.glob("record-*.png"):
-            shutil.copy(shot, Path(keep) / shot.name)
+    keep_shots(tmp_path, ["record-*.png"])

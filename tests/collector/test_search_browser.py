@@ -6,29 +6,25 @@ directory (ASBUILT_SHOTS=DIR keeps them)."""
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 
 import pytest
 from playwright.async_api import Browser, expect
 
+from tests.collector.browser import BROWSER, SIZES, base_url, keep_shots, signed_in
 from tests.collector.conftest import PASSWORD, Api
 from tests.collector.factory import device
-from tests.collector.test_record_browser import SIZES, browser  # noqa: F401  (the fixture)
 from tests.collector.test_vault_browser import SECRET, seeded_site
 from tests.collector.test_web_ui import DOCK_SERIAL, site_v1, site_v2
 
-pytestmark = pytest.mark.browser
+pytestmark = BROWSER
 
 
 @pytest.mark.parametrize("size", ["phone", "desktop"])
 async def test_search_as_you_type_and_the_device_page(
-    api: Api,
-    browser: Browser,  # noqa: F811  (the fixture imported above)
-    tmp_path: Path,
-    size: str,
+    browser_api: Api, browser: Browser, tmp_path: Path, size: str
 ) -> None:
+    api = browser_api
     site, technician = await seeded_site(api)  # v1: the depot, with a password for cam-gate
     code = await api.issue_code(site, customer=(await api.get(f"/api/v1/sites/{site}"))[1]["customer"])
     resp = await api.client.post("/api/v1/enrol", json={"code": code, "agent_name": "agent-2"})
@@ -39,15 +35,9 @@ async def test_search_as_you_type_and_the_device_page(
     cisco = lobby_mac.replace(":", "")
     cisco = f"{cisco[:4]}.{cisco[4:8]}.{cisco[8:]}".upper()  # AABB.CCDD.EEFF
 
-    base = str(api.client.make_url("")).rstrip("/")
+    base = base_url(api.client)
     viewport = SIZES[size]
-    phone = size == "phone"
-    context = await browser.new_context(viewport=viewport, is_mobile=phone, has_touch=phone)
-    page = await context.new_page()
-    await page.goto(f"{base}/login")
-    await page.fill("input[name=name]", technician)
-    await page.fill("input[name=password]", PASSWORD)
-    await page.click("button[type=submit]")
+    context, page = await signed_in(browser, base, size, technician, PASSWORD)
 
     # On a site's page, the top bar's box fills a panel as you type (htmx, no page load).
     await page.goto(f"{base}/sites/{site}")
@@ -81,11 +71,3 @@ async def test_search_as_you_type_and_the_device_page(
     await page.screenshot(path=tmp_path / f"device-{viewport['width']}.png", full_page=True)
     await context.close()
     keep_shots(tmp_path)
-
-
-def keep_shots(folder: Path) -> None:
-    keep = os.environ.get("ASBUILT_SHOTS")
-    if keep:
-        Path(keep).mkdir(parents=True, exist_ok=True)
-        for shot in folder.glob("*.png"):
-            shutil.copy(shot, Path(keep) / shot.name)

@@ -4,14 +4,11 @@ is in the audit log. Screenshots go to the test's temporary directory (ASBUILT_S
 
 from __future__ import annotations
 
-import os
 import secrets
-import shutil
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, async_playwright, expect
+from playwright.async_api import Browser, expect
 from sqlmodel import select
 
 from collector.auth import cli_admin
@@ -20,24 +17,12 @@ from collector.keys import sessions_key, vault_keys_key
 from collector.services import people, vault
 from collector.services.context import Ctx
 from collector.vault.store import EntryDraft
+from tests.collector.browser import BROWSER, SIZES, base_url, keep_shots, signed_in
 from tests.collector.conftest import PASSWORD, Api, add_user, unique_name, unique_site
 from tests.collector.factory import depot, device
-from tests.collector.test_web_browser import CHROMIUM_ARGS, chromium_path
 
-pytestmark = pytest.mark.browser
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1366, "height": 900}
+pytestmark = BROWSER
 SECRET = "Nvr!" + secrets.token_hex(5)
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as pw:
-        chromium = await pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
 
 
 async def seeded_site(api: Api) -> tuple[str, str]:
@@ -70,19 +55,15 @@ async def seeded_site(api: Api) -> tuple[str, str]:
 
 
 @pytest.mark.parametrize("size", ["phone", "desktop"])
-async def test_show_and_copy_a_password(api: Api, browser: Browser, tmp_path: Path, size: str) -> None:
+async def test_show_and_copy_a_password(
+    browser_api: Api, browser: Browser, tmp_path: Path, size: str
+) -> None:
+    api = browser_api
     site, technician = await seeded_site(api)
-    base = str(api.client.make_url("")).rstrip("/")
-    viewport = PHONE if size == "phone" else DESKTOP
-    context = await browser.new_context(
-        viewport=viewport, is_mobile=size == "phone", has_touch=size == "phone"
-    )
+    base = base_url(api.client)
+    viewport = SIZES[size]
+    context, page = await signed_in(browser, base, size, technician, PASSWORD)
     await context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base)
-    page = await context.new_page()
-    await page.goto(f"{base}/login")
-    await page.fill("input[name=name]", technician)
-    await page.fill("input[name=password]", PASSWORD)
-    await page.click("button[type=submit]")
     await page.goto(f"{base}/sites/{site}")
     await page.get_by_role("link", name="Passwords").click()
     await expect(page.get_by_role("heading", name="NVR admin")).to_be_visible()
@@ -107,13 +88,4 @@ async def test_show_and_copy_a_password(api: Api, browser: Browser, tmp_path: Pa
         rows = (await db.exec(select(AuditEvent).where(AuditEvent.kind == "vault.reveal"))).all()
     mine = [r for r in rows if r.actor == technician]
     assert len(mine) == 1 and mine[0].detail["field"] == "password" and SECRET not in str(mine[0].detail)
-    keep_shots(tmp_path)
-
-
-def keep_shots(folder: Path) -> None:
-    """With ASBUILT_SHOTS=DIR, the screenshots are copied there to be looked at."""
-    keep = os.environ.get("ASBUILT_SHOTS")
-    if keep:
-        Path(keep).mkdir(parents=True, exist_ok=True)
-        for shot in folder.glob("vault-*.png"):
-            shutil.copy(shot, Path(keep) / shot.name)
+    keep_shots(tmp_path, ["vault-*.png"])

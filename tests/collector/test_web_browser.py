@@ -2,14 +2,15 @@
 
 The real collector runs as `asbuilt collector serve` on 127.0.0.1 with SQLite in a temporary
 directory; an agent enrolled with a one-time code pushes two versions through the API.
-People are made with the admin CLI (`asbuilt collector user add … --password-stdin`), as an install
-does. Then a person's path: sign in, open the site, go through history to a diff, approve a baseline;
-the admin's pages (users, regions, customers, devices, audit, account, second factor, password) at
-1366 px and on a 390 px phone, with screenshots in ASBUILT_SCREENSHOTS (default: the test's
-temporary directory); and two browsers approving the same site.
+People are made through the service the admin CLI calls (collector.services.people, in this process
+on the same database; the CLI itself, `user add … --password-stdin`, is tested in test_people and
+tests/e2e). Then a person's path: sign in, open the site, go through history to a diff, approve a
+baseline; the admin's pages (users, regions, customers, devices, audit, account, second factor,
+password) at 1366 px and on a 390 px phone, with screenshots in the test's temporary directory
+(ASBUILT_SHOTS=DIR keeps them); and two browsers approving the same site.
 
-Needs: apt-get install chromium (scripts/system-deps.sh) and the playwright pip package (dev extra);
-`playwright install` is never run: the browser is the system's.
+A test that changes the collector (a baseline, a policy) gets its own; the two that only read share
+one for the module.
 """
 
 from __future__ import annotations
@@ -23,40 +24,41 @@ import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aiohttp
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+import pytest_asyncio
+from playwright.async_api import Browser, expect
 
+from collector.auth import cli_admin
 from collector.db.session import make_engine, make_sessionmaker, sqlite_url
 from collector.enrolment import issue_code
+from collector.services import people
+from collector.services.context import Ctx
+from tests.collector.browser import (
+    BROWSER,
+    PHONE,
+    SIZES,
+    context_options,
+    keep_shots,
+    sign_in,
+    submit_login,
+    watch_console,
+)
+from tests.collector.conftest import PASSWORD
 from tests.collector.test_web_ui import DOCK_SERIAL, site_v1, site_v2
 
-pytestmark = pytest.mark.browser
+pytestmark = BROWSER
 
-CHROMIUM = Path(os.environ.get("ASBUILT_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 ASBUILT = Path(sys.executable).with_name("asbuilt")
 SITE = "depot-web"
 START_TIMEOUT_S = 30
-PHONE_WIDTH = 390
-
-
-PASSWORD = "a long browser password"
 ADMIN, TECH = "ada", "tom"
-PHONE, DESKTOP = 390, 1366
+REFUSED = ("401 (Unauthorized)", "409 (Conflict)")  # the deliberate wrong password, the stale approval
 
 
 @dataclass
@@ -66,30 +68,25 @@ class Collector:
     data_dir: Path
 
 
-def add_user(data_dir: Path, name: str, *args: str) -> None:
-    """`asbuilt collector user add`, exactly as the deploy docs run it."""
-    command = [str(ASBUILT), "collector", "user", "add", name, *args, "--password-stdin"]
-    done = subprocess.run(
-        [*command, "--data-dir", str(data_dir)],
-        input=PASSWORD + "\n", capture_output=True, text=True, timeout=60, check=False,
-        env={k: v for k, v in os.environ.items() if k != "ASBUILT_DATABASE_URL"},
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-
-
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
 
-async def issue_enrolment_code(data_dir: Path) -> str:
-    """What `asbuilt collector enrol-code` does, in this process (the serving collector shares the file)."""
+async def seed(data_dir: Path) -> str:
+    """What `asbuilt collector enrol-code` and two `asbuilt collector user add … --password-stdin` do,
+    in this process through the same services (the serving collector shares the SQLite file).
+    Returns the enrolment code."""
     engine = make_engine(sqlite_url(data_dir))
     try:
-        async with make_sessionmaker(engine)() as session, session.begin():
-            code, _ = await issue_code(session, customer="Meridian", site_slug=SITE, site_name="Depot Nord",
+        async with make_sessionmaker(engine)() as db, db.begin():
+            code, _ = await issue_code(db, customer="Meridian", site_slug=SITE, site_name="Depot Nord",
                                        now=datetime.now(UTC), ttl=timedelta(hours=1))  # fmt: skip
+            ctx = Ctx(cli_admin("browser-test"), client="cli")
+            for name, role in ((ADMIN, "admin"), (TECH, "technician")):
+                scope = people.ScopeRequest(people.parse_role(role), [], [])
+                await people.create_user(db, ctx, name, scope, password=PASSWORD)
         return code
     finally:
         await engine.dispose()
@@ -110,14 +107,15 @@ async def wait_until_up(url: str, proc: asyncio.subprocess.Process) -> None:
     raise AssertionError(f"the collector did not answer on {url} within {START_TIMEOUT_S} s")
 
 
-@pytest.fixture
-async def collector(tmp_path: Path) -> AsyncIterator[Collector]:
+@asynccontextmanager
+async def serve(folder: Path) -> AsyncIterator[Collector]:
+    """`asbuilt collector serve` on a free port, with the site's two versions pushed and two people."""
     token = "browser-test-" + secrets.token_hex(12)
-    data_dir = tmp_path / "collector"
+    data_dir = folder / "collector"
     env = {**os.environ, "ASBUILT_ADMIN_TOKEN": token, "ASBUILT_DATA_DIR": str(data_dir)}
     env.pop("ASBUILT_DATABASE_URL", None)  # SQLite in data_dir
     port = free_port()
-    log = (tmp_path / "collector.log").open("wb")
+    log = (folder / "collector.log").open("wb")
     proc = await asyncio.create_subprocess_exec(
         str(ASBUILT), "collector", "serve", "--host", "127.0.0.1", "--port", str(port),
         env=env, stdout=log, stderr=subprocess.STDOUT,
@@ -125,7 +123,7 @@ async def collector(tmp_path: Path) -> AsyncIterator[Collector]:
     url = f"http://127.0.0.1:{port}"
     try:
         await wait_until_up(url, proc)
-        code = await issue_enrolment_code(data_dir)
+        code = await seed(data_dir)
         async with aiohttp.ClientSession(base_url=url) as http:
             async with http.post("/api/v1/enrol", json={"code": code, "agent_name": "agent-web"}) as resp:
                 assert resp.status == 201, await resp.text()
@@ -136,8 +134,6 @@ async def collector(tmp_path: Path) -> AsyncIterator[Collector]:
                     "/api/v1/snapshots", data=snap.canonical_json(), headers=headers
                 ) as resp:
                     assert resp.status == 201, await resp.text()
-        add_user(data_dir, ADMIN, "--role", "admin")
-        add_user(data_dir, TECH, "--role", "technician")
         yield Collector(url, token, data_dir)
     finally:
         proc.send_signal(signal.SIGINT)  # aiohttp shuts down cleanly on SIGINT
@@ -149,42 +145,25 @@ async def collector(tmp_path: Path) -> AsyncIterator[Collector]:
         log.close()
 
 
-def chromium_path() -> str:
-    assert CHROMIUM.exists(), f"{CHROMIUM} is missing: apt-get install -y chromium (scripts/system-deps.sh)"
-    return str(CHROMIUM)
+@pytest_asyncio.fixture(loop_scope="session")
+async def collector(tmp_path: Path) -> AsyncIterator[Collector]:
+    """A collector of the test's own: for a test that approves a baseline or sets a policy."""
+    async with serve(tmp_path) as served:
+        yield served
 
 
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as pw:
-        chromium = await pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
-
-
-REFUSED = ("401 (Unauthorized)", "409 (Conflict)")  # the deliberate wrong password, the stale approval
-
-
-def watch_console(page: Page) -> list[str]:
-    """Collect the browser's complaints: a CSP violation or a script error shows up here.
-
-    The one expected error is the 401 of the deliberately wrong login.
-    """
-    problems: list[str] = []
-    page.on(
-        "console",
-        lambda m: problems.append(m.text) if m.type == "error" and not m.text.endswith(REFUSED) else None,
-    )
-    page.on("pageerror", lambda e: problems.append(str(e)))
-    return problems
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def reading_collector(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Collector]:
+    """One collector for the module's tests that only sign in and read (they change nothing the
+    others look at)."""
+    async with serve(tmp_path_factory.mktemp("reading")) as served:
+        yield served
 
 
 async def test_technician_walks_through_the_site(collector: Collector, browser: Browser, tmp_path: Path):
     context = await browser.new_context(viewport={"width": 1280, "height": 900})
     page = await context.new_page()
-    complaints = watch_console(page)
+    complaints = watch_console(page, REFUSED)
 
     # Not logged in: the site list sends us to the login form, which brings us back.
     await page.goto(f"{collector.url}/")
@@ -243,12 +222,10 @@ async def test_technician_walks_through_the_site(collector: Collector, browser: 
 
     # The same pages on a phone: nothing wider than the screen; the device table is one card per
     # device with serial, IP and MAC in view.
-    phone = await browser.new_context(
-        viewport={"width": PHONE_WIDTH, "height": 844}, device_scale_factor=2, is_mobile=True, has_touch=True
-    )
+    phone = await browser.new_context(**context_options("phone", device_scale_factor=2))
     page = await phone.new_page()
-    complaints = watch_console(page)
-    await sign_in(page, collector.url, TECH)
+    complaints = watch_console(page, REFUSED)
+    await sign_in(page, collector.url, TECH, PASSWORD)
     for name, path in (
         ("sites", "/"),
         ("site", f"/sites/{SITE}/versions/2"),
@@ -256,31 +233,18 @@ async def test_technician_walks_through_the_site(collector: Collector, browser: 
     ):
         await page.goto(collector.url + path)
         width = await page.evaluate("document.documentElement.scrollWidth")
-        assert width <= PHONE_WIDTH, f"{path} is {width} px wide on a {PHONE_WIDTH} px phone"
-        await page.screenshot(path=shots(tmp_path) / f"{name}-phone.png", full_page=name != "site")
+        assert width <= PHONE["width"], f"{path} is {width} px wide on a {PHONE['width']} px phone"
+        await page.screenshot(path=tmp_path / f"{name}-phone.png", full_page=name != "site")
     await page.goto(f"{collector.url}/sites/{SITE}")
     card = page.locator("#devices tr", has_text="cam-dock")
     for text in (DOCK_SERIAL, "10.77.0.74", "ac:cc:8e:5a:02:09"):
         cell = card.locator("td", has_text=text)
         box = await cell.bounding_box()
-        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE_WIDTH + 1, text
-    await card.screenshot(path=shots(tmp_path) / "device-card-phone.png")
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"] + 1, text
+    await card.screenshot(path=tmp_path / "device-card-phone.png")
     assert complaints == []
     await phone.close()
-
-
-def shots(tmp_path: Path) -> Path:
-    folder = Path(os.environ.get("ASBUILT_SCREENSHOTS", str(tmp_path)))
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-async def sign_in(page: Page, url: str, name: str) -> None:
-    await page.goto(f"{url}/login")
-    await page.get_by_label("User name").fill(name)
-    await page.get_by_label("Password").fill(PASSWORD)
-    await page.get_by_role("button", name="Sign in").click()
-    await expect(page).to_have_url(f"{url}/")
+    keep_shots(tmp_path)
 
 
 ADMIN_PAGES = (
@@ -297,16 +261,18 @@ ADMIN_PAGES = (
 )
 
 
-async def test_admin_pages_at_desktop_and_phone_sizes(collector: Collector, browser: Browser, tmp_path: Path):
-    for width, height in ((DESKTOP, 900), (PHONE, 844)):
-        context = await browser.new_context(
-            viewport={"width": width, "height": height}, is_mobile=width == PHONE
-        )
+async def test_admin_pages_at_desktop_and_phone_sizes(
+    reading_collector: Collector, browser: Browser, tmp_path: Path
+):
+    collector = reading_collector
+    for size in ("desktop", "phone"):
+        width = SIZES[size]["width"]
+        context = await browser.new_context(**context_options(size, has_touch=False))
         page = await context.new_page()
-        complaints = watch_console(page)
+        complaints = watch_console(page, REFUSED)
         await page.goto(f"{collector.url}/login")
-        await page.screenshot(path=shots(tmp_path) / f"signin-{width}.png", full_page=True)
-        await sign_in(page, collector.url, ADMIN)
+        await page.screenshot(path=tmp_path / f"signin-{width}.png", full_page=True)
+        await sign_in(page, collector.url, ADMIN, PASSWORD)
         nav = page.get_by_role("navigation", name="Main")
         for label in ("Sites", "Customers", "Users", "Regions", "Devices", "Audit", "Account"):
             await expect(nav.get_by_role("link", name=label)).to_be_visible()
@@ -315,16 +281,18 @@ async def test_admin_pages_at_desktop_and_phone_sizes(collector: Collector, brow
             await expect(page.get_by_role("heading", level=1)).to_contain_text(heading)
             scroll = await page.evaluate("document.documentElement.scrollWidth")
             assert scroll <= width, f"{path} is {scroll} px wide at {width} px"
-            await page.screenshot(path=shots(tmp_path) / f"{name}-{width}.png", full_page=True)
+            await page.screenshot(path=tmp_path / f"{name}-{width}.png", full_page=True)
         assert complaints == [], complaints
         await context.close()
+    keep_shots(tmp_path)
 
 
-async def test_technician_navigation_and_search_as_you_type(collector: Collector, browser: Browser):
-    context = await browser.new_context(viewport={"width": PHONE, "height": 844}, is_mobile=True)
+async def test_technician_navigation_and_search_as_you_type(reading_collector: Collector, browser: Browser):
+    collector = reading_collector
+    context = await browser.new_context(**context_options("phone", has_touch=False))
     page = await context.new_page()
-    complaints = watch_console(page)
-    await sign_in(page, collector.url, TECH)
+    complaints = watch_console(page, REFUSED)
+    await sign_in(page, collector.url, TECH, PASSWORD)
     nav = page.get_by_role("navigation", name="Main")
     await expect(nav.get_by_role("link", name="Sites")).to_be_visible()
     for hidden in ("Users", "Regions", "Devices", "Audit"):
@@ -343,11 +311,11 @@ async def test_technician_navigation_and_search_as_you_type(collector: Collector
 async def test_two_browsers_approving_the_same_site(collector: Collector, browser: Browser, tmp_path: Path):
     """Two people open v1's page; the technician approves it on a phone; the admin, still on the page
     loaded before, approves too: refused, and told in words who approved what."""
-    first = await browser.new_context(viewport={"width": DESKTOP, "height": 900})
-    second = await browser.new_context(viewport={"width": PHONE, "height": 844}, is_mobile=True)
+    first = await browser.new_context(**context_options("desktop"))
+    second = await browser.new_context(**context_options("phone", has_touch=False))
     one, two = await first.new_page(), await second.new_page()
-    await sign_in(one, collector.url, ADMIN)
-    await sign_in(two, collector.url, TECH)
+    await sign_in(one, collector.url, ADMIN, PASSWORD)
+    await sign_in(two, collector.url, TECH, PASSWORD)
     for page in (one, two):
         await page.goto(f"{collector.url}/sites/{SITE}/versions/1")
     await two.get_by_role("button", name="Approve v1 as baseline").click()
@@ -357,9 +325,10 @@ async def test_two_browsers_approving_the_same_site(collector: Collector, browse
     message = one.get_by_text("changed after you loaded it")
     await expect(message).to_be_visible()
     await expect(one.locator("main")).to_contain_text(f"approved as the baseline by {TECH}")
-    await one.screenshot(path=shots(tmp_path) / "stale-approval-1366.png", full_page=True)
+    await one.screenshot(path=tmp_path / "stale-approval-1366.png", full_page=True)
     await first.close()
     await second.close()
+    keep_shots(tmp_path)
 
 
 def cli(data_dir: Path, *args: str) -> str:
@@ -375,33 +344,27 @@ async def test_registered_device_approved_inline(collector: Collector, browser: 
     """Technicians may sign in only from approved devices: the phone registers itself and waits; the
     admin approves it in the list (htmx swaps the row in place); then the phone signs in."""
     cli(collector.data_dir, "policy", "set", "technician", "--require-device")
-    phone = await browser.new_context(viewport={"width": PHONE, "height": 844}, is_mobile=True)
+    phone = await browser.new_context(**context_options("phone", has_touch=False))
     tech = await phone.new_page()
-    await tech.goto(f"{collector.url}/login")
-    await tech.get_by_label("User name").fill(TECH)
-    await tech.get_by_label("Password").fill(PASSWORD)
-    await tech.get_by_role("button", name="Sign in").click()
+    await submit_login(tech, collector.url, TECH, PASSWORD)
     await expect(tech.get_by_role("heading", level=1)).to_have_text("This device is not approved")
-    await tech.screenshot(path=shots(tmp_path) / "device-pending-390.png", full_page=True)
+    await tech.screenshot(path=tmp_path / "device-pending-390.png", full_page=True)
 
-    office = await browser.new_context(viewport={"width": DESKTOP, "height": 900})
+    office = await browser.new_context(**context_options("desktop"))
     admin = await office.new_page()
-    complaints = watch_console(admin)
-    await sign_in(admin, collector.url, ADMIN)
+    complaints = watch_console(admin, REFUSED)
+    await sign_in(admin, collector.url, ADMIN, PASSWORD)
     await admin.goto(f"{collector.url}/admin/devices?status=pending")
     row = admin.locator("tr", has_text=TECH)
     await expect(row).to_contain_text("pending")
-    await admin.screenshot(path=shots(tmp_path) / "devices-pending-1366.png", full_page=True)
+    await admin.screenshot(path=tmp_path / "devices-pending-1366.png", full_page=True)
     await row.get_by_role("button", name="Approve").click()
     await expect(row).to_contain_text("approved")
     await expect(row).to_contain_text(f"by {ADMIN}")
     assert admin.url == f"{collector.url}/admin/devices?status=pending"  # swapped in place, no reload
     assert complaints == [], complaints
 
-    await tech.goto(f"{collector.url}/login")
-    await tech.get_by_label("User name").fill(TECH)
-    await tech.get_by_label("Password").fill(PASSWORD)
-    await tech.get_by_role("button", name="Sign in").click()
-    await expect(tech).to_have_url(f"{collector.url}/")
+    await sign_in(tech, collector.url, TECH, PASSWORD)
     await phone.close()
     await office.close()
+    keep_shots(tmp_path)
