@@ -28,8 +28,9 @@ lint:
 typecheck:
 	$(BIN)/mypy
 
+# Two pytest-xdist workers: modules bound to the simulated site's fixed addresses are one group (tests/conftest.py).
 unit:
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2 --dist loadgroup
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

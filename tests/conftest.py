@@ -7,7 +7,7 @@
 - netns: tests that build network namespaces (marked where they are written).
 CI runs all of them.
 
-With pytest-xdist (`pytest -n 2 --dist loadgroup`; `make unit` runs serially), tests that bind
+With pytest-xdist (`pytest -n 2 --dist loadgroup`, as `make unit` runs them), tests that bind
 shared resources (the simulated site's fixed loopback ranges 127.2x.y.z, fixed ports, multicast
 for WS-Discovery 3702 and mDNS 5353, network namespaces) are one xdist group: they run one after
 another on one worker while the rest share the other. `lab_bound` below recognises such a module
