@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from collector.api.common import int_param, respond
+from collector.api.common import respond
 from collector.api.guard import ctx_of
 from collector.api.schemas import AgentPublic
+from collector.http.params import int_param
 from collector.keys import sessions_key
 from collector.services import sites as site_service
 

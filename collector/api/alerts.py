@@ -9,10 +9,12 @@ from typing import Literal
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from collector.api.common import int_param, read_model, respond
+from collector.api.common import read_model, respond
 from collector.api.guard import ctx_of
 from collector.db.alert_tables import AlertSubscription, AlertWebhook
-from collector.keys import config_key, secret_box_key, sessions_key
+from collector.http.deliverables import share_url
+from collector.http.params import int_param
+from collector.keys import secret_box_key, sessions_key
 from collector.services import alerts as alert_service
 from collector.services import share as share_service
 
@@ -198,12 +200,6 @@ async def put_schedule(request: web.Request) -> web.Response:
     async with request.app[sessions_key]() as db, db.begin():
         row = await alert_service.set_schedule(db, ctx_of(request), slug, body.every_s)
     return respond(ScheduleState(site_id=slug, every_s=row.every_s if row else None))
-
-
-def share_url(request: web.Request, token: str) -> str:
-    base = request.app[config_key].public_url
-    path = str(request.app.router["web-share"].url_for(token=token))
-    return (base.rstrip("/") if base else f"{request.scheme}://{request.host}") + path
 
 
 async def create_share(request: web.Request) -> web.Response:

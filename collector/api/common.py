@@ -1,4 +1,5 @@
-"""Helpers every view uses: JSON in and out, path and query parameters, the site in the URL."""
+"""Helpers every API view uses: JSON in and out, the idempotency header, the site in the URL. Ids,
+search terms and flags are parsed in ``collector/http/params.py``, shared with the pages."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ from aiohttp import web
 from pydantic import BaseModel, ValidationError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from collector.api.schemas import MAX_ID
 from collector.db import queries
 from collector.db.models import Site
 from collector.errors import ApiError, not_found
@@ -51,36 +51,7 @@ async def read_model(request: web.Request, model: type[M]) -> M:
         raise validation_error(exc, "invalid_body") from None
 
 
-_DIGITS = re.compile(r"-?[0-9]{1,19}")
 _TOKEN_CHARS = re.compile(r"[\x21-\x7e]{1,200}")  # visible ASCII: what a header value can carry safely
-
-
-def int_param(
-    value: str | None, name: str, *, default: int | None = None, minimum: int = 1, maximum: int = MAX_ID
-) -> int:
-    if value is None or value == "":
-        if default is None:
-            raise ApiError(422, "missing_parameter", f"the parameter {name!r} is required", field=name)
-        return default
-    if not _DIGITS.fullmatch(value):  # also keeps 5,000-digit numbers away from int()
-        raise ApiError(422, "invalid_parameter", f"{name} must be an integer, got {value[:40]!r}", field=name)
-    number = int(value)
-    if number < minimum:
-        raise ApiError(422, "invalid_parameter", f"{name} must be at least {minimum}", field=name)
-    if number > maximum:
-        raise ApiError(422, "invalid_parameter", f"{name} must be at most {maximum}", field=name)
-    return number
-
-
-def text_param(value: str | None, name: str, *, max_length: int = 200) -> str:
-    """A free-text parameter (a search term): trimmed, bounded, and storable, else 422."""
-    text = (value or "").strip()
-    if len(text) > max_length:
-        raise ApiError(422, "invalid_parameter", f"{name} is longer than {max_length} characters", field=name)
-    try:
-        return storable(text)
-    except ValueError as exc:
-        raise ApiError(422, "invalid_parameter", f"{name}: {exc}", field=name) from None
 
 
 def token_header(request: web.Request, name: str) -> str | None:

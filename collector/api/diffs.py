@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from collector.api.common import int_param, respond
+from collector.api.common import respond
 from collector.api.guard import ctx_of
 from collector.errors import ApiError, not_found
+from collector.http.params import int_param
 from collector.keys import config_key, sessions_key, snapshot_cache_key
 from collector.services import sites as site_service
 from collector.services.diffs import stored_diff

@@ -9,10 +9,11 @@ from __future__ import annotations
 from aiohttp import web
 
 from collector.api.common import now, read_model, respond
-from collector.api.guard import client_of, too_many
+from collector.api.guard import too_many
 from collector.api.schemas import EnrolRequest, EnrolResponse
 from collector.enrolment import EnrolmentRefused, redeem_code
 from collector.errors import ApiError
+from collector.http.caller import client_of
 from collector.keys import api_auth_throttle_key, sessions_key
 
 

@@ -7,9 +7,9 @@ import json
 from aiohttp import web
 
 from collector.api.guard import ctx_of
+from collector.http.deliverables import fleet_export as export_fleet
 from collector.keys import sessions_key, snapshot_cache_key
 from collector.services import fleet as fleet_service
-from collector.services.context import Ctx
 
 
 def _json(data: object) -> web.Response:
@@ -38,17 +38,5 @@ async def fleet_report(request: web.Request) -> web.Response:
                   "report": report.value, report.value: body})  # fmt: skip
 
 
-async def download(request: web.Request, ctx: Ctx, via: str) -> web.Response:
-    customer_id = fleet_service.parse_customer_id(request.match_info["customer"])
-    fmt = fleet_service.parse_fleet_format(request.match_info["format"])
-    text = request.query.get("report")
-    report = fleet_service.parse_report(text) if text else None
-    export = await fleet_service.export_fleet(
-        request.app[sessions_key], ctx, request.app[snapshot_cache_key], customer_id, fmt,
-        report, via=via,
-    )  # fmt: skip
-    return web.Response(body=export.body, content_type=export.media_type, headers=export.headers)
-
-
 async def fleet_export(request: web.Request) -> web.Response:
-    return await download(request, ctx_of(request), "api")
+    return await export_fleet(request, ctx_of(request), "api")

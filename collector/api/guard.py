@@ -12,19 +12,15 @@ from aiohttp.typedefs import Handler
 
 from collector.auth import Action, Identity, ensure
 from collector.errors import ApiError, unauthorized
+from collector.http.caller import IDENTITY, client_of
 from collector.keys import (
     admin_token_key,
     api_auth_throttle_key,
     api_rate_key,
-    config_key,
     sessions_key,
 )
 from collector.services.accounts import identity_for_bearer
 from collector.services.context import Ctx, utc_now
-from collector.throttle import client_address
-
-IDENTITY = web.RequestKey("asbuilt_identity", Identity)
-CLIENT = web.RequestKey("asbuilt_client", str)
 
 
 def too_many(wait_s: float, what: str) -> ApiError:
@@ -40,12 +36,6 @@ def bearer_token(request: web.Request) -> str | None:
     if scheme.lower() != "bearer" or not token.strip():
         return None
     return token.strip()
-
-
-def client_of(request: web.Request) -> str:
-    if CLIENT not in request:
-        request[CLIENT] = client_address(request, request.app[config_key].trusted_networks)
-    return request[CLIENT]
 
 
 async def authenticate(request: web.Request) -> Identity:

@@ -8,8 +8,8 @@ from aiohttp import web
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from collector.api.baselines import if_match_revision
-from collector.api.common import int_param, read_model, respond
-from collector.api.guard import IDENTITY, ctx_of
+from collector.api.common import read_model, respond
+from collector.api.guard import ctx_of
 from collector.api.schemas import (
     CustomerList,
     CustomerPublic,
@@ -32,6 +32,8 @@ from collector.api.schemas import (
 )
 from collector.db.models import ApiToken, RegisteredDevice, User
 from collector.errors import ApiError, not_found
+from collector.http.caller import IDENTITY
+from collector.http.params import int_param
 from collector.keys import config_key, sessions_key
 from collector.services import accounts, people
 from collector.services.people import ScopeRequest, UserView, parse_role

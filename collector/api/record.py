@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from collector.api.common import int_param, read_model, respond
+from collector.api.common import read_model, respond
 from collector.api.guard import ctx_of
 from collector.api.record_schemas import (
     AttachmentList,
@@ -13,9 +13,10 @@ from collector.api.record_schemas import (
     VisitPublic,
     VisitRequest,
 )
-from collector.api.uploads import receive_upload
 from collector.attachments.http import blob_response
 from collector.db.record_tables import ServiceVisit, SiteAttachment
+from collector.http.params import int_param
+from collector.http.uploads import receive_upload
 from collector.keys import attachment_store_key, sessions_key
 from collector.record.visits import VisitDraft, last_visit
 from collector.services import record as record_service

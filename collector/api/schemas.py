@@ -9,6 +9,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from collector.db.models import BaselineBase, SnapshotVersionBase
 from collector.diff import SiteDiff
+from collector.http.params import MAX_ID
 from drivers.schema import storable
 
 
@@ -18,7 +19,6 @@ class Body(BaseModel):
 
 # Request text must be storable by both databases (no NUL, no lone surrogates), else 422.
 StoredText = Annotated[str, AfterValidator(storable)]
-MAX_ID = 2**31 - 1  # INTEGER columns on PostgreSQL
 
 
 class EnrolRequest(Body):

@@ -7,8 +7,9 @@ from datetime import datetime
 from aiohttp import web
 from pydantic import BaseModel, Field
 
-from collector.api.common import respond, text_param
+from collector.api.common import respond
 from collector.api.guard import ctx_of
+from collector.http.params import text_param
 from collector.keys import sessions_key
 from collector.services import search as search_service
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from collector.api.common import int_param, respond
+from collector.api.common import respond
 from collector.api.guard import ctx_of
 from collector.api.schemas import (
     AgentPublic,
@@ -19,6 +19,7 @@ from collector.db import queries
 from collector.db.models import Customer, Site
 from collector.errors import not_found
 from collector.exports import snapshot_attachment
+from collector.http.params import int_param
 from collector.keys import sessions_key
 from collector.services import sites as site_service
 

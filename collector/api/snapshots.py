@@ -11,10 +11,11 @@ from collector import refusals
 from collector.alerts import fanout
 from collector.alerts.tasks import after_ingest
 from collector.api.common import now, respond, token_header
-from collector.api.guard import IDENTITY, ctx_of
+from collector.api.guard import ctx_of
 from collector.auth import Action, Identity, Resource, permits
 from collector.db import queries
 from collector.errors import ApiError, forbidden
+from collector.http.caller import IDENTITY
 from collector.ingest import (
     IngestResult,
     body_hash,

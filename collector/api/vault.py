@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from collector.api.common import int_param, read_model, respond
+from collector.api.common import read_model, respond
 from collector.api.guard import ctx_of
 from collector.api.schemas import (
     AgentCredentials,
@@ -19,6 +19,7 @@ from collector.api.schemas import (
 )
 from collector.db.models import Site
 from collector.db.vault_tables import VaultEntry
+from collector.http.params import int_param
 from collector.keys import sessions_key, vault_keys_key
 from collector.services import vault as vault_service
 from collector.vault.store import EntryDraft

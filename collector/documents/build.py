@@ -4,6 +4,10 @@ Devices are listed switches first, then recorders, cameras and the rest, each in
 (cam-2 before cam-10). Ports list what the switch reported plus every port a device, an unknown MAC
 or an LLDP neighbour was seen on. Inter-switch links come from LLDP: a neighbour is a scanned switch
 when its chassis id, management address or system name matches one.
+
+The pages' view of a snapshot (``collector/web/record.py``) is built from the same parts: the device
+order, the switch a device hangs on, a switch's ports (``switch_ports``) and a recorder's channels
+(``recorder_channels``) are decided here once, so a page and a PDF never show them differently.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -37,7 +42,7 @@ from collector.documents.model import (
     SwitchLink,
 )
 from drivers.normalize import canonical_ifname
-from drivers.schema import Device, LldpNeighbor, Role, Snapshot
+from drivers.schema import Attachment, Device, LldpNeighbor, RecorderChannel, Role, Snapshot, SwitchPort
 from drivers.uplinks import lldp_uplink_ports
 
 _ROLE_ORDER = {Role.SWITCH: 0, Role.RECORDER: 1, Role.CAMERA: 2, Role.OTHER: 3}
@@ -59,6 +64,26 @@ def natural_key(text: str) -> tuple[tuple[int, int | str], ...]:
 
 def device_name(device: Device) -> str:
     return device.identity.hostname or device.network.ip or device.id
+
+
+def in_record_order(devices: Iterable[Device]) -> list[Device]:
+    """Switches first, then recorders, cameras and the rest, each in natural name order."""
+    return sorted(devices, key=lambda d: (_ROLE_ORDER[d.role], natural_key(device_name(d))))
+
+
+def switch_name(a: Attachment, by_id: dict[str, Device]) -> str:
+    """The switch a device hangs on, by name: the scanned switch's, else what the agent was told."""
+    switch = by_id.get(a.switch_id)
+    return device_name(switch) if switch is not None else (a.switch_name or a.switch_id)
+
+
+def recorder_channels(d: Device, by_id: dict[str, Device]) -> list[tuple[RecorderChannel, Device | None]]:
+    """A recorder's channels in number order, each with the scanned camera it records (if any)."""
+    channels = d.recorder.channels if d.recorder else ()
+    return [
+        (ch, by_id.get(ch.camera_id) if ch.camera_id else None)
+        for ch in sorted(channels, key=lambda c: c.channel)
+    ]
 
 
 def without_userinfo(uri: str | None) -> str | None:
@@ -91,7 +116,7 @@ def build_record(
     """The as-built record of ``snapshot``; ``diff`` is ``diff_snapshots(baseline_snapshot, snapshot)``."""
     extras = extras or SiteRecordExtras()
     by_id = {d.id: d for d in snapshot.devices}
-    ordered = sorted(snapshot.devices, key=lambda d: (_ROLE_ORDER[d.role], natural_key(device_name(d))))
+    ordered = in_record_order(snapshot.devices)
     highlights = _highlights(diff.changes if diff else ())
     streams = tuple(s for d in ordered for s in _streams(d))
     streams_of: dict[str, list[StreamEntry]] = defaultdict(list)
@@ -109,7 +134,7 @@ def build_record(
                 recorded_by[ch.camera_id].append(
                     ChannelRef(recorder_id=r.id, recorder_name=r.name, channel=ch.channel)
                 )
-    switch_ids = _switch_resolver([d for d in ordered if d.role is Role.SWITCH])
+    switch_ids = switch_resolver(ordered)
     switches = tuple(
         _switch(d, snapshot, by_id, switch_ids, highlights) for d in ordered if d.role is Role.SWITCH
     )
@@ -224,7 +249,6 @@ def _device(
     highlights: dict[str, tuple[Highlight, str]],
 ) -> DeviceEntry:
     a = d.attachment
-    switch = by_id.get(a.switch_id) if a else None
     shared = False
     if a is not None:
         entry = next((s for s in switches if s.id == a.switch_id), None)
@@ -237,7 +261,7 @@ def _device(
         mac=d.identity.mac,
         hostname=d.identity.hostname,
         switch_id=a.switch_id if a else None,
-        switch_name=(device_name(switch) if switch else a.switch_name or a.switch_id) if a else None,
+        switch_name=switch_name(a, by_id) if a else None,
         port=a.port if a else None,
         vlan=a.vlan if a else None,
         poe_status=a.poe_status.value if a and a.poe_status else None,
@@ -285,8 +309,7 @@ def _recorder(
 ) -> RecorderEntry:
     info = d.recorder
     channels = []
-    for ch in sorted(info.channels if info else (), key=lambda c: c.channel):
-        camera = by_id.get(ch.camera_id) if ch.camera_id else None
+    for ch, camera in recorder_channels(d, by_id):
         channels.append(
             ChannelEntry(
                 channel=ch.channel,
@@ -309,10 +332,12 @@ def _recorder(
 # ---------------------------------------------------------------- switches, ports, links
 
 
-def _switch_resolver(switches: list[Device]) -> dict[str, str]:
+def switch_resolver(devices: Iterable[Device]) -> dict[str, str]:
     """chassis MAC / management IP / system name (lower case) → Device.id of a scanned switch."""
     out: dict[str, str] = {}
-    for s in switches:
+    for s in devices:
+        if s.role is not Role.SWITCH:
+            continue
         for key in (s.identity.mac, s.network.ip, s.identity.hostname):
             if key:
                 out.setdefault(key.lower(), s.id)
@@ -326,13 +351,53 @@ def _far_switch(n: LldpNeighbor, switch_ids: dict[str, str]) -> str | None:
     return None
 
 
-def _switch(
-    sw: Device,
-    snapshot: Snapshot,
-    by_id: dict[str, Device],
-    switch_ids: dict[str, str],
-    highlights: dict[str, tuple[Highlight, str]],
-) -> SwitchEntry:
+@dataclass(frozen=True)
+class PortFacts:
+    """One port of a switch as a record shows it: what the switch reported of it (when it listed the
+    port), the scanned devices (natural name order) and unknown MACs seen on it, its LLDP neighbour."""
+
+    name: str
+    reported: SwitchPort | None
+    neighbour: LldpNeighbor | None
+    far_switch: str | None  # the scanned switch the neighbour is, if it is one
+    lldp_uplink: bool  # the neighbour forwards for others
+    devices: tuple[Device, ...]
+    unknown_macs: tuple[str, ...]
+
+    @property
+    def uplink(self) -> bool:
+        """The snapshot's ``is_uplink`` (the agent's decision) for a port the switch listed; for one it
+        did not, LLDP's: the neighbour is a scanned switch, or forwards for others (drivers.uplinks)."""
+        if self.reported is not None:
+            return self.reported.is_uplink
+        return self.far_switch is not None or self.lldp_uplink
+
+    @property
+    def neighbour_text(self) -> str | None:
+        n = self.neighbour
+        return f"{n.system_name or n.chassis_id} {n.port_id}".strip() if n else None
+
+    @property
+    def poe_status(self) -> str | None:
+        poe = self.reported.poe if self.reported else None
+        return poe.status.value if poe and poe.status else None
+
+    @property
+    def poe_class(self) -> int | None:
+        poe = self.reported.poe if self.reported else None
+        return poe.power_class if poe else None
+
+    @property
+    def poe_w(self) -> float | None:
+        poe = self.reported.poe if self.reported else None
+        return poe.power_w if poe else None
+
+
+def switch_ports(
+    sw: Device, snapshot: Snapshot, by_id: dict[str, Device], switch_ids: dict[str, str]
+) -> tuple[PortFacts, ...]:
+    """Every port the switch reported plus every port a device, an unknown MAC or an LLDP neighbour
+    was seen on, in natural port order (Gi1/0/2 before Gi1/0/10)."""
     on_port: dict[str, list[Device]] = defaultdict(list)
     for d in snapshot.devices:
         if d.attachment is not None and d.attachment.switch_id == sw.id:
@@ -342,34 +407,50 @@ def _switch(
         if b.switch_id == sw.id and (b.device_id is None or b.device_id not in by_id):
             unknown[b.port].append(b.mac)
     neighbours = {n.local_port: n for n in snapshot.lldp_neighbors if n.switch_id == sw.id}
-    lldp_uplinks = lldp_uplink_ports(neighbours.values())  # for a port the switch did not list
-    info = sw.switch
-    reported = {p.name: p for p in (info.ports if info else ())}
+    lldp_uplinks = lldp_uplink_ports(neighbours.values())
+    reported = {p.name: p for p in (sw.switch.ports if sw.switch else ())}
     names = sorted(reported.keys() | on_port.keys() | unknown.keys() | neighbours.keys(), key=natural_key)
+    return tuple(
+        PortFacts(
+            name=name,
+            reported=reported.get(name),
+            neighbour=(n := neighbours.get(name)),
+            far_switch=_far_switch(n, switch_ids) if n else None,
+            lldp_uplink=name in lldp_uplinks,
+            devices=tuple(sorted(on_port[name], key=lambda d: natural_key(device_name(d)))),
+            unknown_macs=tuple(sorted(unknown[name])),
+        )
+        for name in names
+    )
+
+
+def _switch(
+    sw: Device,
+    snapshot: Snapshot,
+    by_id: dict[str, Device],
+    switch_ids: dict[str, str],
+    highlights: dict[str, tuple[Highlight, str]],
+) -> SwitchEntry:
+    info = sw.switch
     ports = []
-    for name in names:
-        p = reported.get(name)
-        poe = p.poe if p else None
-        n = neighbours.get(name)
-        far = _far_switch(n, switch_ids) if n else None
+    for port in switch_ports(sw, snapshot, by_id, switch_ids):
+        p, n = port.reported, port.neighbour
         ports.append(
             PortEntry(
-                name=name,
+                name=port.name,
                 alias=p.alias if p else None,
                 up=p.oper_up if p else None,
                 speed_mbps=p.speed_mbps if p else None,
                 vlan=p.vlan if p else None,
-                poe_status=poe.status.value if poe and poe.status else None,
-                poe_class=poe.power_class if poe else None,
-                poe_w=poe.power_w if poe else None,
-                uplink=p.is_uplink if p is not None else (far is not None or name in lldp_uplinks),
-                neighbour=f"{n.system_name or n.chassis_id} {n.port_id}".strip() if n else None,
-                neighbour_switch_id=far,
+                poe_status=port.poe_status,
+                poe_class=port.poe_class,
+                poe_w=port.poe_w,
+                uplink=port.uplink,
+                neighbour=port.neighbour_text,
+                neighbour_switch_id=port.far_switch,
                 neighbour_port=n.port_id if n else None,
-                device_ids=tuple(
-                    d.id for d in sorted(on_port[name], key=lambda d: natural_key(device_name(d)))
-                ),
-                unknown_macs=tuple(sorted(unknown[name])),
+                device_ids=tuple(d.id for d in port.devices),
+                unknown_macs=port.unknown_macs,
             )
         )
     draws = [p.poe_w for p in ports if p.poe_w is not None]

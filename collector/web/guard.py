@@ -11,9 +11,9 @@ from aiohttp.typedefs import Handler
 from multidict import MultiDictProxy
 from yarl import URL
 
-from collector.api.guard import IDENTITY, client_of
 from collector.auth import ANONYMOUS, Action, Identity, ensure
 from collector.errors import forbidden
+from collector.http.caller import IDENTITY, client_of
 from collector.services.context import Ctx
 from collector.throttle import SlowDown
 from collector.web import session as browser

@@ -1,6 +1,8 @@
 """A snapshot as the pages show it: device rows, a port map per switch, recorder channels.
 
 Pure: a ``Snapshot`` in, plain rows out; templates only loop and print. Nothing here knows HTTP.
+What the record shows of a device, a port or a channel (order, names, the port list, uplinks) comes
+from ``collector/documents/build.py``, the handover record's builder: a page and a PDF agree.
 """
 
 from __future__ import annotations
@@ -10,26 +12,25 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from collector.diff import device_label
+from collector.documents.build import (
+    device_name,
+    in_record_order,
+    natural_key,
+    recorder_channels,
+    switch_name,
+    switch_ports,
+    switch_resolver,
+)
 from drivers.schema import Device, Role, Snapshot
-from drivers.uplinks import lldp_uplink_ports
 
-_ROLE_ORDER = {Role.SWITCH: 0, Role.RECORDER: 1, Role.CAMERA: 2, Role.OTHER: 3}
+__all__ = ["RecordView", "anchor", "build_record", "device_name", "natural_key"]
+
 _ANCHOR_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
-_DIGITS = re.compile(r"(\d+)")
 
 
 def anchor(device_id: str) -> str:
     """A fragment id for a device ('mac:ac:cc:…' → 'd-mac-ac-cc-…')."""
     return "d-" + _ANCHOR_UNSAFE.sub("-", device_id).strip("-")
-
-
-def natural_key(text: str) -> tuple[tuple[int, int | str], ...]:
-    """Gi1/0/2 before Gi1/0/10."""
-    return tuple((0, int(p)) if p.isdigit() else (1, p.lower()) for p in _DIGITS.split(text) if p)
-
-
-def device_name(device: Device) -> str:
-    return device.identity.hostname or device.network.ip or device.id
 
 
 @dataclass(frozen=True)
@@ -116,24 +117,22 @@ class RecordView:
 
 def build_record(snapshot: Snapshot) -> RecordView:
     by_id = {d.id: d for d in snapshot.devices}
-    ordered = sorted(snapshot.devices, key=lambda d: (_ROLE_ORDER[d.role], natural_key(device_name(d))))
+    ordered = in_record_order(snapshot.devices)
+    switch_ids = switch_resolver(ordered)
     role_counts: dict[str, int] = defaultdict(int)
     for d in ordered:
         role_counts[d.role.value] += 1
     return RecordView(
         devices=tuple(_device_row(d, by_id) for d in ordered),
-        switches=tuple(_switch_map(sw, snapshot, by_id) for sw in ordered if sw.role is Role.SWITCH),
+        switches=tuple(
+            _switch_map(sw, snapshot, by_id, switch_ids) for sw in ordered if sw.role is Role.SWITCH
+        ),
         recorders=tuple(
             _recorder_view(d, by_id) for d in ordered if d.role is Role.RECORDER or d.recorder is not None
         ),
         names={d.id: device_name(d) for d in ordered},
         role_counts=dict(role_counts),
     )
-
-
-def _switch_label(switch_id: str, fallback: str | None, by_id: dict[str, Device]) -> str:
-    switch = by_id.get(switch_id)
-    return device_name(switch) if switch is not None else (fallback or switch_id)
 
 
 def _device_row(d: Device, by_id: dict[str, Device]) -> DeviceRow:
@@ -149,7 +148,7 @@ def _device_row(d: Device, by_id: dict[str, Device]) -> DeviceRow:
         firmware=d.identity.firmware,
         ip=d.network.ip,
         mac=d.identity.mac,
-        switch=None if a is None else _switch_label(a.switch_id, a.switch_name, by_id),
+        switch=None if a is None else switch_name(a, by_id),
         switch_anchor=None if a is None or a.switch_id not in by_id else anchor(a.switch_id),
         port=None if a is None else a.port,
         vlan=None if a is None else a.vlan,
@@ -162,61 +161,41 @@ def _port_device(d: Device) -> PortDevice:
     return PortDevice(d.id, anchor(d.id), device_label(d))
 
 
-def _switch_map(sw: Device, snapshot: Snapshot, by_id: dict[str, Device]) -> SwitchMap:
-    on_port: dict[str, list[Device]] = defaultdict(list)
-    for d in snapshot.devices:
-        if d.attachment is not None and d.attachment.switch_id == sw.id:
-            on_port[d.attachment.port].append(d)
-    unknown: dict[str, list[str]] = defaultdict(list)
-    for b in snapshot.port_bindings:
-        if b.switch_id == sw.id and (b.device_id is None or b.device_id not in by_id):
-            unknown[b.port].append(b.mac)
-    neighbors: dict[str, str] = {}
-    # The snapshot's is_uplink is the agent's decision; the rule itself (drivers.uplinks) only speaks
-    # for a port the switch did not list.
-    lldp_uplinks = lldp_uplink_ports(n for n in snapshot.lldp_neighbors if n.switch_id == sw.id)
-    for n in snapshot.lldp_neighbors:
-        if n.switch_id == sw.id:
-            neighbors[n.local_port] = f"{n.system_name or n.chassis_id} {n.port_id}".strip()
-
-    info = sw.switch
-    ports = {p.name: p for p in (info.ports if info else ())}
-    names = sorted(ports.keys() | on_port.keys() | unknown.keys() | neighbors.keys(), key=natural_key)
+def _switch_map(
+    sw: Device, snapshot: Snapshot, by_id: dict[str, Device], switch_ids: dict[str, str]
+) -> SwitchMap:
     rows = []
-    for name in names:
-        p = ports.get(name)
-        poe = p.poe if p is not None else None
+    for port in switch_ports(sw, snapshot, by_id, switch_ids):
+        p = port.reported
         rows.append(
             PortRow(
-                name=name,
+                name=port.name,
                 alias=p.alias if p else None,
                 up=p.oper_up if p else None,
                 admin_up=p.admin_up if p else None,
                 speed_mbps=p.speed_mbps if p else None,
                 vlan=p.vlan if p else None,
-                poe_status=poe.status.value if poe is not None and poe.status is not None else None,
-                poe_class=poe.power_class if poe is not None else None,
-                poe_w=poe.power_w if poe is not None else None,
-                uplink=p.is_uplink if p is not None else name in lldp_uplinks,
-                neighbor=neighbors.get(name),
-                devices=tuple(_port_device(d) for d in sorted(on_port[name], key=device_name)),
-                unknown_macs=tuple(sorted(unknown[name])),
+                poe_status=port.poe_status,
+                poe_class=port.poe_class,
+                poe_w=port.poe_w,
+                uplink=port.uplink,
+                neighbor=port.neighbour_text,
+                devices=tuple(_port_device(d) for d in port.devices),
+                unknown_macs=port.unknown_macs,
             )
         )
     return SwitchMap(
         id=sw.id,
         anchor=anchor(sw.id),
         label=device_label(sw),
-        poe_budget_w=info.poe_budget_w if info else None,
+        poe_budget_w=sw.switch.poe_budget_w if sw.switch else None,
         ports=tuple(rows),
     )
 
 
 def _recorder_view(d: Device, by_id: dict[str, Device]) -> RecorderView:
-    channels = d.recorder.channels if d.recorder else ()
     rows = []
-    for ch in sorted(channels, key=lambda c: c.channel):
-        camera = by_id.get(ch.camera_id) if ch.camera_id else None
+    for ch, camera in recorder_channels(d, by_id):
         rows.append(
             ChannelRow(
                 channel=ch.channel,

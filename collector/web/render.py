@@ -12,9 +12,9 @@ from aiohttp import web
 from aiohttp_session import get_session
 from yarl import URL
 
-from collector.api.guard import IDENTITY
 from collector.auth import Action, Identity, permits
 from collector.documents.branding import Branding
+from collector.http.caller import IDENTITY
 from collector.keys import sessions_key
 from collector.services import branding as branding_service
 from collector.web.session import csrf_token

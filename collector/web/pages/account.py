@@ -7,10 +7,10 @@ import time
 
 from aiohttp import web
 
-from collector.api.common import int_param
 from collector.auth import Role
 from collector.db.models import User
 from collector.errors import ApiError
+from collector.http.params import int_param
 from collector.keys import secret_box_key, sessions_key
 from collector.passwords import totp_uri
 from collector.services import accounts, people

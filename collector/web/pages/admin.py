@@ -6,9 +6,9 @@ from typing import Any
 
 from aiohttp import web
 
-from collector.api.common import int_param
 from collector.auth import Role
 from collector.errors import ApiError
+from collector.http.params import int_param
 from collector.keys import config_key, sessions_key
 from collector.services import accounts, audit, people
 from collector.services.people import ScopeRequest, parse_role

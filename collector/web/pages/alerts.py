@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from collector.api.alerts import share_url
-from collector.api.common import int_param
-from collector.api.exports import sources_of
 from collector.errors import ApiError
+from collector.http.deliverables import share_url, sources_of
+from collector.http.params import int_param
 from collector.keys import secret_box_key, sessions_key
 from collector.services import alerts as alert_service
 from collector.services import share as share_service

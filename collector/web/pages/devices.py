@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from collector.api.common import text_param
 from collector.auth import Action, permits
+from collector.http.params import text_param
 from collector.keys import sessions_key, snapshot_cache_key
 from collector.services import devices as device_service
 from collector.services.sites import resource_of

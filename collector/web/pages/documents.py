@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from collector.api.common import int_param
-from collector.api.exports import download
 from collector.db import queries
 from collector.errors import not_found
+from collector.http.deliverables import site_export
+from collector.http.params import int_param
 from collector.keys import sessions_key
 from collector.services import exports as export_service
 from collector.services import sites as site_service
@@ -19,11 +19,11 @@ from collector.web.render import render
 
 async def export_download(request: web.Request) -> web.Response:
     fmt = export_service.parse_format(request.match_info["format"])
-    return await download(request, ctx(request), fmt, "web")
+    return await site_export(request, ctx(request), fmt, "web")
 
 
 async def diagram_svg(request: web.Request) -> web.Response:
-    return await download(request, ctx(request), Format.SVG, "web")
+    return await site_export(request, ctx(request), Format.SVG, "web")
 
 
 async def diagram_page(request: web.Request) -> web.Response:

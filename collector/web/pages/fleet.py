@@ -6,9 +6,9 @@ from __future__ import annotations
 from aiohttp import web
 from markupsafe import Markup
 
-from collector.api.fleet import download
 from collector.fleet import charts
 from collector.fleet.reports import TITLES, Report
+from collector.http.deliverables import fleet_export as export_fleet
 from collector.keys import sessions_key, snapshot_cache_key
 from collector.services import fleet as fleet_service
 from collector.web.guard import ctx
@@ -38,4 +38,4 @@ async def fleet_page(request: web.Request) -> web.Response:
 
 
 async def fleet_export(request: web.Request) -> web.Response:
-    return await download(request, ctx(request), "web")
+    return await export_fleet(request, ctx(request), "web")

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from collector.api.common import int_param
-from collector.api.exports import attachment, sources_of
-from collector.api.handover import download, start
+from collector.http.deliverables import attachment, handover_file, sources_of, start_handover
+from collector.http.params import int_param
 from collector.keys import sessions_key
 from collector.services import exports as export_service
 from collector.services import handover
@@ -18,7 +17,7 @@ from collector.web.render import redirect, render, url
 
 async def start_submit(request: web.Request) -> web.Response:
     form = await form_with_csrf(request)
-    row = await start(request, ctx(request), form.get("version"))
+    row = await start_handover(request, ctx(request), form.get("version"))
     assert row.id is not None
     return redirect(url(request, "web-handover", site=request.match_info["site"], render=str(row.id)))
 
@@ -33,7 +32,7 @@ async def status_page(request: web.Request) -> web.Response:
 
 
 async def file_download(request: web.Request) -> web.Response:
-    return await download(request, ctx(request))
+    return await handover_file(request, ctx(request))
 
 
 async def sealed_submit(request: web.Request) -> web.Response:

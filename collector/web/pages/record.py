@@ -12,8 +12,6 @@ from typing import Any
 from aiohttp import web
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from collector.api.common import int_param
-from collector.api.uploads import receive_upload
 from collector.attachments.http import blob_response
 from collector.attachments.upload import AttachmentKind
 from collector.auth import Action, permits
@@ -22,6 +20,8 @@ from collector.db.models import Customer, Site
 from collector.db.record_tables import FloorPlan
 from collector.diff import device_label
 from collector.errors import ApiError, forbidden
+from collector.http.params import int_param
+from collector.http.uploads import receive_upload
 from collector.ingest import load_snapshot
 from collector.keys import attachment_store_key, sessions_key, snapshot_cache_key
 from collector.record.placement import attention, devices_to_place, pin_flags

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from collector.api.common import int_param
 from collector.errors import ApiError
+from collector.http.params import int_param
 from collector.keys import sessions_key
 from collector.services import branding as branding_service
 from collector.web.guard import ctx, post_with_csrf

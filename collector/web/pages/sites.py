@@ -8,12 +8,12 @@ from aiohttp import web
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from collector import refusals
-from collector.api.common import int_param, text_param
 from collector.auth import Action, permits, scope_clause
 from collector.db import queries
 from collector.db.models import Customer, Site
 from collector.errors import not_found
 from collector.exports import snapshot_attachment
+from collector.http.params import int_param, text_param
 from collector.ingest import load_snapshot
 from collector.keys import sessions_key, snapshot_cache_key
 from collector.services import record as record_service

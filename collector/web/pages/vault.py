@@ -5,12 +5,12 @@ from __future__ import annotations
 from aiohttp import web
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from collector.api.common import int_param
 from collector.auth import Action, permits
 from collector.db import queries
 from collector.db.models import Site
 from collector.diff import device_label
 from collector.errors import ApiError
+from collector.http.params import int_param
 from collector.ingest import load_snapshot
 from collector.keys import sessions_key, snapshot_cache_key, vault_keys_key
 from collector.services import vault as vault_service
