@@ -4,7 +4,8 @@
     .venv/bin/python benchmarks/scan.py --sites small --timeout 5
 
 The lab runs in a child process (its simulators would otherwise compete with the scanner's event
-loop), on loopback addresses 127.26.x.y with unprivileged ports; the scan runs in this process so
+loop), on loopback addresses 127.46.x.y (no test uses them, so a benchmark may run beside the suite)
+with unprivileged ports; the scan runs in this process so
 its stages can be timed and its memory measured. Prints a table; figures go in the README.
 """
 
@@ -40,7 +41,7 @@ def peak_rss_mb() -> float:
 def bench_site(name: str, timeout_s: float, window_s: float, repeat: int = 1) -> dict[str, object]:
     """`repeat` scans of one lab; the run with the median wall time is reported (the first scan of a
     process also parses the WSDLs, so a single run is a cold start)."""
-    with LabProcess(name, mode="loopback", lab_id="f", base=26) as lab:
+    with LabProcess(name, mode="loopback", lab_id="b", base=46) as lab:
         runs = [_scan_once(lab, name, timeout_s, window_s) for _ in range(repeat)]
     ranked = sorted(runs, key=lambda r: float(r["total"]))  # type: ignore[arg-type]
     median = ranked[len(ranked) // 2]
@@ -85,11 +86,11 @@ def _scan_once(lab: LabProcess, name: str, timeout_s: float, window_s: float) ->
 
 
 def bench_sweep16(timeout_s: float, window_s: float) -> dict[str, object]:
-    """A full /16 of loopback addresses (127.26.0.0/16), nearly empty: the small lab's 16 hosts."""
-    with LabProcess("small", mode="loopback", lab_id="f", base=26) as lab:
+    """A full /16 of loopback addresses (127.46.0.0/16), nearly empty: the small lab's 16 hosts."""
+    with LabProcess("small", mode="loopback", lab_id="b", base=46) as lab:
         config = ScanConfig(
             site="sweep16",
-            scopes=("127.26.0.0/16",),
+            scopes=("127.46.0.0/16",),
             ports=parse_ports(lab.ports_option),
             timeout_s=timeout_s,
             wsd_window_s=window_s,
@@ -133,7 +134,7 @@ def main() -> None:
     if args.sweep16:
         figures = bench_sweep16(args.timeout, args.wsd_window)
         Console(width=200).print(
-            f"/16 sweep (127.26.0.0/16, loopback, 16 hosts in it): wall {figures['wall']:.1f} s, "
+            f"/16 sweep (127.46.0.0/16, loopback, 16 hosts in it): wall {figures['wall']:.1f} s, "
             f"scan CPU {figures['cpu']:.1f} s, peak RSS {figures['peak_rss']:.0f} MiB, "
             f"{figures['hosts']} hosts, {figures['devices']} devices, {figures['match']:.1f} % truth match, "
             f"stages {figures['stages']}"

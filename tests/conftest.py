@@ -35,18 +35,24 @@ def lab_bound(path: Path) -> bool:
     """A module that uses the lab's fixed addresses, fixed ports, multicast or namespaces.
 
     A test module under e2e/ or lab/ always does; a helper there (a collector process on a free port,
-    say) only when its own text says so."""
+    say) only when its own text says so, or the text of a helper it imports."""
     if path.name.startswith("test_") and any(TESTS / d in path.parents for d in SHARED_DIRS):
         return True
+    return _uses_lab(path, frozenset())
+
+
+def _uses_lab(path: Path, seen: frozenset[Path]) -> bool:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError:
         return True
     if SHARED_RESOURCES.search(text):
         return True
-    # ... or one that imports a test helper that does (tests/agent/labproc.py, say)
+    # ... or one that imports a test helper that does (tests/agent/labproc.py, say); helpers may
+    # import each other, so each path is followed once.
+    seen = seen | {path}
     helpers = {TESTS.parent.joinpath(*m.split(".")).with_suffix(".py") for m in TEST_IMPORTS.findall(text)}
-    return any(h != path and h.is_file() and lab_bound(h) for h in helpers)
+    return any(h not in seen and h.is_file() and _uses_lab(h, seen) for h in helpers)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -29,6 +29,10 @@ from tests.drivers.switch_truth import (
 HOSTS = {"sw-core": "127.25.0.2", "sw-yard": "127.25.0.3"}
 OPTIONS = DriverOptions(timeout_s=2.0, retries=1, ports=Ports(snmp=PORTS.snmp))
 FAST_FAIL = DriverOptions(timeout_s=0.5, retries=0, ports=Ports(snmp=PORTS.snmp))
+# A v3 refusal is a report the agent sends at once, but before the client can read it, it derives its
+# keys from the passphrases (a megabyte of hashing each, in Python): on a loaded machine that alone
+# passed 0.5 s, and the refusal came out as a timeout. The wrong-community case above keeps 0.5 s.
+V3_FAIL = DriverOptions(timeout_s=3.0, retries=0, ports=Ports(snmp=PORTS.snmp))
 
 # One lab for the whole module: starting the agents (v3 key localisation) costs about a second.
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -73,13 +77,13 @@ async def test_wrong_v3_key_is_an_auth_error(lab: LabState, key: str) -> None:
     sw = lab.site.switch("sw-yard")
     credential = v3_credential(sw, **{key: SecretStr("wrong-key-123")})
     with pytest.raises(AuthError):
-        await SnmpDriver(HOSTS["sw-yard"], credential, FAST_FAIL).collect()
+        await SnmpDriver(HOSTS["sw-yard"], credential, V3_FAIL).collect()
 
 
 async def test_unknown_v3_user_is_an_auth_error(lab: LabState) -> None:
     credential = v3_credential(lab.site.switch("sw-core"), snmp_v3_user="nobody")
     with pytest.raises(AuthError):
-        await SnmpDriver(HOSTS["sw-core"], credential, FAST_FAIL).collect()
+        await SnmpDriver(HOSTS["sw-core"], credential, V3_FAIL).collect()
 
 
 async def test_a_change_on_site_shows_in_the_next_scan(lab: LabState) -> None:

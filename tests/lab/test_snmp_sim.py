@@ -560,7 +560,7 @@ async def test_large_site_switch_fdb_walk_prints_its_time() -> None:
 async def test_agent_socket_lives_in_the_device_namespace() -> None:
     """The agent's socket is made inside the switch's namespace: only a client in there reaches it."""
     ns = f"asb-b1-snmp{os.getpid() % 100000}"
-    snmpget = ["snmpget", "-v2c", "-c", COMMUNITY, "-Oqv", "-t", "1", "-r", "0", "127.0.0.1:1161", SYS_NAME]
+    snmpget = ["snmpget", "-v2c", "-c", COMMUNITY, "-Oqv", "-t", "3", "-r", "1", "127.0.0.1:1161", SYS_NAME]
     assert (await asyncio.to_thread(_run, ["ip", "netns", "add", ns])).returncode == 0
     try:
         await asyncio.to_thread(_run, ["ip", "netns", "exec", ns, "ip", "link", "set", "lo", "up"])
