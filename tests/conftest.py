@@ -55,6 +55,25 @@ def _uses_lab(path: Path, seen: frozenset[Path]) -> bool:
     return any(h not in seen and h.is_file() and _uses_lab(h, seen) for h in helpers)
 
 
+def pytest_itemcollected(item: pytest.Item) -> None:
+    # As each test is collected, before any collection_modifyitems hook: pytest-xdist reads the
+    # xdist_group marks in its own one (it suffixes each node id with "@group").
+    if lab_bound(Path(str(item.path))):
+        item.add_marker(pytest.mark.xdist_group("lab"))
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Under `--dist loadgroup`, refuse to run when the lab group was not applied: the lab tests would
+    then run on both workers at once and fail on each other's addresses ("Address already in use").
+    (pytest 9 ignores the node id xdist 3.8 rewrites; pyproject.toml keeps pytest below 9.)"""
+    if not session.config.getvalue("loadgroup"):
+        return
+    ungrouped = [i.nodeid for i in session.items if lab_bound(Path(str(i.path))) and "@lab" not in i.nodeid]
+    if ungrouped:
+        raise pytest.UsageError(f"pytest-xdist did not put {len(ungrouped)} lab tests in their group, "
+                                f"e.g. {ungrouped[0]}: check the pytest / pytest-xdist versions")  # fmt: skip
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         path = Path(str(item.path))
@@ -62,8 +81,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.e2e)
         if "browser" in path.stem:
             item.add_marker(pytest.mark.browser)
-        if lab_bound(path):
-            item.add_marker(pytest.mark.xdist_group("lab"))
         callspec = getattr(item, "callspec", None)
         params = callspec.params.values() if callspec is not None else ()
         uses_pg = {"pg_url", "pg_database"} & set(getattr(item, "fixturenames", ()))
