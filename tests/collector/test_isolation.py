@@ -38,9 +38,11 @@ from tests.record.files import chunks_of, jpeg_with_gps, png
 
 
 @pytest.fixture
-def config(config: CollectorConfig) -> CollectorConfig:
+def config(config: CollectorConfig, db_url: str) -> CollectorConfig:
     """A web-only instance: the matrix checks who may queue a job, not the job (tests/collector/test_jobs.py
-    and test_handover_jobs.py run them), so the handover PDFs it queues are not laid out beside it."""
+    and test_handover_jobs.py run them), so the handover PDFs it queues are not laid out beside it.
+    (``db_url`` is named so that pytest 8 sees the conftest fixture's parameters through this override.)"""
+    assert config.database_url == db_url
     return config.model_copy(update={"run_jobs": False})
 
 
