@@ -66,7 +66,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     """Under `--dist loadgroup`, refuse to run when the lab group was not applied: the lab tests would
     then run on both workers at once and fail on each other's addresses ("Address already in use").
     (pytest 9 ignores the node id xdist 3.8 rewrites; pyproject.toml keeps pytest below 9.)"""
-    if not session.config.getvalue("loadgroup"):
+    if not getattr(session.config.option, "loadgroup", False):  # set in xdist workers only
         return
     ungrouped = [i.nodeid for i in session.items if lab_bound(Path(str(i.path))) and "@lab" not in i.nodeid]
     if ungrouped:
