@@ -60,10 +60,12 @@ def pdf_page(size: tuple[int, int] = (600, 400)) -> bytes:
 
 
 def zip_of(members: dict[str, bytes]) -> bytes:
+    """The same bytes on every call: a fixed member date, not the clock (the bytes name parametrized
+    tests, and two pytest-xdist workers must collect the same names)."""
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as z:
         for name, data in members.items():
-            z.writestr(name, data)
+            z.writestr(zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0)), data)
     return out.getvalue()
 
 
